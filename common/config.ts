@@ -1,0 +1,248 @@
+import { z } from 'zod';
+import { parseThresholdExpr } from './threshold-expr.js';
+import { readYamlFile, parseYamlText, validateYaml, type YamlSource } from './yaml-source.js';
+
+/**
+ * The one schema of `config.yaml`. It gives both the runtime validation and
+ * the TypeScript types (`LbbenchConfig`). Every object is strict: an unknown
+ * key is an error. Defaults are filled here, once, at the edge.
+ */
+
+const port = z.number().int().min(0).max(65535);
+const positiveMs = z.number().int().min(1);
+
+/** Names of the balancing algorithms; each is one file in lb/balancers/. */
+export const ALGORITHMS = [
+  'round_robin',
+  'weighted_round_robin',
+  'least_connections',
+  'random',
+  'power_of_two_choices',
+  'consistent_hash',
+] as const;
+export type AlgorithmName = (typeof ALGORITHMS)[number];
+
+const ListenSchema = (defaultPort: number) =>
+  z
+    .strictObject({
+      /** Address to bind. Default `0.0.0.0`. */
+      host: z.string().min(1).default('0.0.0.0'),
+      /** TCP port; 0 picks a free one (tests). */
+      port: port.default(defaultPort),
+    })
+    .prefault({});
+
+const BackendSchema = z.strictObject({
+  /** Label used in metrics and logs, e.g. `backend-8001`. */
+  name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits, "_", ".", ":" or "-"'),
+  /** `http://host:port`, no path. */
+  url: z.string().refine(isHttpOrigin, { message: 'expected an http:// URL with host and port, e.g. http://127.0.0.1:8001' }),
+  /** Relative share of traffic; integer 1..1000. Default 1. */
+  weight: z.number().int().min(1).max(1000).default(1),
+});
+
+const HealthSchema = z
+  .strictObject({
+    active: z
+      .strictObject({
+        /** Send active checks. Default true. */
+        enabled: z.boolean().default(true),
+        /** Path of the HTTP GET check. Default `/health`. */
+        path: z.string().startsWith('/').default('/health'),
+        /** Time between checks of one backend, ms. Default 250. */
+        intervalMs: positiveMs.default(250),
+        /** A check slower than this fails, ms. Default 500. */
+        timeoutMs: positiveMs.default(500),
+        /** Consecutive successes to mark a backend up. Default 2. */
+        rise: z.number().int().min(1).default(2),
+        /** Consecutive failures to mark a backend down. Default 2. */
+        fall: z.number().int().min(1).default(2),
+      })
+      .prefault({}),
+    passive: z
+      .strictObject({
+        /** Mark a backend down at once when a connection to it is refused or reset. Default true. */
+        enabled: z.boolean().default(true),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+const TimeoutsSchema = z
+  .strictObject({
+    /** Upstream TCP connect timeout, ms. Default 1000. Maps to 504 (retried). */
+    connectMs: positiveMs.default(1000),
+    /** Time for the backend to send response headers, ms. Default 30000. Maps to 504. */
+    headersMs: positiveMs.default(30_000),
+    /** Max gap between body chunks from the backend, ms. Default 60000. */
+    bodyMs: positiveMs.default(60_000),
+    /** Idle client keep-alive connections are closed after this, ms. Default 5000. */
+    clientIdleMs: positiveMs.default(5_000),
+    /** Time a client has to send complete request headers, ms. Default 10000. */
+    clientHeadersMs: positiveMs.default(10_000),
+    /** Graceful shutdown: in-flight requests get this long to finish, ms. Default 10000. */
+    drainMs: positiveMs.default(10_000),
+  })
+  .prefault({});
+
+const PoolSchema = z
+  .strictObject({
+    /** Reuse upstream connections (HTTP keep-alive). Default true. */
+    keepAlive: z.boolean().default(true),
+    /** Max upstream sockets per backend per worker. Default 128. */
+    maxConnections: z.number().int().min(1).max(100_000).default(128),
+    /** Idle upstream sockets are closed after this, ms. Default 4000. */
+    idleTimeoutMs: positiveMs.default(4_000),
+  })
+  .prefault({});
+
+const HashSchema = z
+  .strictObject({
+    /** What consistent_hash keys on: the client IP, or a request header. Default `client_ip`. */
+    key: z.enum(['client_ip', 'header']).default('client_ip'),
+    /** Header name when key is `header`. */
+    header: z.string().min(1).optional(),
+    /** Virtual nodes on the ring per unit of weight. Default 100. */
+    virtualNodes: z.number().int().min(1).max(10_000).default(100),
+  })
+  .prefault({});
+
+export const LbConfigSchema = z
+  .strictObject({
+    listen: ListenSchema(8080),
+    metrics: ListenSchema(9090),
+    /** `auto` = one per core, or a number >= 1. Default `auto`. */
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
+    algorithm: z.enum(ALGORITHMS).default('weighted_round_robin'),
+    hash: HashSchema,
+    backends: z.array(BackendSchema).min(1),
+    health: HealthSchema,
+    timeouts: TimeoutsSchema,
+    pool: PoolSchema,
+    retries: z
+      .strictObject({
+        /** Retries on a different backend per request. Default 2. */
+        max: z.number().int().min(0).max(10).default(2),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        /** Request header bytes before 431. Default 16384. */
+        maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+      })
+      .prefault({}),
+  })
+  .superRefine((lb, ctx) => {
+    const names = new Map<string, number>();
+    const origins = new Map<string, number>();
+    lb.backends.forEach((b, i) => {
+      const prevName = names.get(b.name);
+      if (prevName !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['backends', i, 'name'], message: `duplicate name, also used by backends[${prevName}]` });
+      } else names.set(b.name, i);
+      if (!isHttpOrigin(b.url)) return;
+      const origin = normalizeOrigin(b.url);
+      const prevOrigin = origins.get(origin);
+      if (prevOrigin !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['backends', i, 'url'], message: `duplicate address ${origin}, also used by backends[${prevOrigin}]` });
+      } else origins.set(origin, i);
+    });
+    if (lb.listen.port !== 0 && lb.listen.port === lb.metrics.port) {
+      ctx.addIssue({ code: 'custom', path: ['metrics', 'port'], message: `same port as listen.port (${lb.listen.port})` });
+    }
+    if (lb.algorithm === 'consistent_hash' && lb.hash.key === 'header' && !lb.hash.header) {
+      ctx.addIssue({ code: 'custom', path: ['hash', 'header'], message: 'required when hash.key is "header"' });
+    }
+  });
+
+const thresholdExpr = z.string().superRefine((text, ctx) => {
+  const parsed = parseThresholdExpr(text);
+  if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+});
+
+/** One target: `target` must hold to PASS; `excellent` too for EXCELLENT. */
+export const ThresholdSchema = z.strictObject({
+  /** Human name, shown in tables, e.g. `p99 at 1K connections`. */
+  name: z.string().min(1),
+  /** k6-style expression over the scenario's metrics, e.g. `p99_ms_c1000 < 20`. */
+  target: thresholdExpr,
+  excellent: thresholdExpr.optional(),
+});
+export type ThresholdConfig = z.output<typeof ThresholdSchema>;
+
+/** Thresholds by scenario name. */
+export const ThresholdSetSchema = z.record(z.string(), z.array(ThresholdSchema));
+
+export const HarnessConfigSchema = z
+  .strictObject({
+    /** Where reports are written. Default `reports`. */
+    reportsDir: z.string().min(1).default('reports'),
+    /** How long a service may take to answer after start, ms. Default 15000. */
+    startTimeoutMs: positiveMs.default(15_000),
+    /** Gauge and /proc sampling period, ms. Default 1000. */
+    sampleIntervalMs: z.number().int().min(50).default(1000),
+    /** Generator CPU (% of one core) above which a run is generator-bound. Default 80. */
+    generatorCpuLimitPercent: z.number().min(1).max(100).default(80),
+  })
+  .prefault({});
+
+export const ConfigSchema = z.strictObject({
+  lb: LbConfigSchema,
+  harness: HarnessConfigSchema,
+  /** Default thresholds, by scenario. Scenarios may override by `name`. */
+  thresholds: ThresholdSetSchema.default({}),
+  /** Named threshold profiles (e.g. `ci`) that replace defaults by `name`. */
+  profiles: z.record(z.string(), ThresholdSetSchema).default({}),
+});
+
+export type LbbenchConfig = z.output<typeof ConfigSchema>;
+export type LbConfig = LbbenchConfig['lb'];
+export type BackendConfig = LbConfig['backends'][number];
+export type HarnessConfig = LbbenchConfig['harness'];
+
+function isHttpOrigin(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  return u.protocol === 'http:' && u.hostname !== '' && (u.pathname === '/' || u.pathname === '') && !u.search;
+}
+
+function normalizeOrigin(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || '80'}`;
+}
+
+/** Number of workers `auto` resolves to on this machine. */
+export function resolveWorkerCount(workers: LbConfig['workers'], cores: number): number {
+  return workers === 'auto' ? Math.max(1, cores) : workers;
+}
+
+/** Deep-freezes a plain object tree. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Loads, validates and freezes a config file. Throws InputError (exit 2)
+ * listing every problem with file, line, path, value and expectation.
+ */
+export function loadConfig(file: string): LbbenchConfig {
+  return deepFreeze(validateYaml(readYamlFile(file), ConfigSchema));
+}
+
+/** Same as loadConfig, from text (tests, SIGHUP reload). */
+export function parseConfigText(file: string, text: string): LbbenchConfig {
+  return deepFreeze(validateYaml(parseYamlText(file, text), ConfigSchema));
+}
+
+/** Validates an already-parsed YAML source. */
+export function validateConfigSource(source: YamlSource): LbbenchConfig {
+  return deepFreeze(validateYaml(source, ConfigSchema));
+}
