@@ -140,7 +140,8 @@ export const LbConfigSchema = z
       if (prevName !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['backends', i, 'name'], message: `duplicate name, also used by backends[${prevName}]` });
       } else names.set(b.name, i);
-      if (!isHttpOrigin(b.url)) return;
+      // Port 0 means "pick a free port" (tests); the harness resolves it first.
+      if (!isHttpOrigin(b.url) || new URL(b.url).port === '0') return;
       const origin = normalizeOrigin(b.url);
       const prevOrigin = origins.get(origin);
       if (prevOrigin !== undefined) {
