@@ -1,0 +1,95 @@
+import type { BalancerBackend } from './balancer.js';
+
+/**
+ * The backend list compiled into typed arrays, plus the two selection steps
+ * several algorithms share (nginx's smooth weighted round robin and a
+ * weighted random draw). Positions `k` are positions in the list given to the
+ * factory; `ids[k]` is the backend index used by `eligible`, `inFlight` and
+ * the value `pick` returns.
+ */
+export class BackendTable {
+  /** Number of backends. */
+  readonly count: number;
+  /** Backend index (config position) at each list position. */
+  readonly ids: Int32Array;
+  /** Weight (integer >= 1) at each list position. */
+  readonly weights: Int32Array;
+
+  constructor(backends: readonly BalancerBackend[]) {
+    this.count = backends.length;
+    this.ids = new Int32Array(backends.length);
+    this.weights = new Int32Array(backends.length);
+    for (let k = 0; k < backends.length; k++) {
+      this.ids[k] = backends[k]!.index;
+      this.weights[k] = backends[k]!.weight;
+    }
+  }
+}
+
+/**
+ * One step of nginx's smooth weighted round robin (ngx_http_upstream_get_peer):
+ * every participant's current weight grows by its weight, the largest wins
+ * (first on ties) and loses the participants' total. Participants are the
+ * eligible backends; when `inFlight` is given, only those whose
+ * inFlight/weight equals loadNum/loadDen (the least_conn tie set). Others keep
+ * their current weight, as nginx's down peers do.
+ *
+ * @param current per-position current weights, mutated; start at 0.
+ * @returns a backend index, or -1 when nobody participates.
+ */
+export function pickSmooth(
+  table: BackendTable,
+  current: Int32Array,
+  eligible: Uint8Array,
+  inFlight: Int32Array | null,
+  loadNum: number,
+  loadDen: number,
+): number {
+  const { ids, weights, count } = table;
+  let best = -1;
+  let total = 0;
+  for (let k = 0; k < count; k++) {
+    const id = ids[k]!;
+    if (eligible[id] !== 1) continue;
+    const w = weights[k]!;
+    // Cross-multiplied so the tie test is exact integer arithmetic.
+    if (inFlight !== null && inFlight[id]! * loadDen !== loadNum * w) continue;
+    current[k] = current[k]! + w;
+    total += w;
+    if (best === -1 || current[k]! > current[best]!) best = k;
+  }
+  if (best === -1) return -1;
+  current[best] = current[best]! - total;
+  return ids[best]!;
+}
+
+/**
+ * Draws one eligible backend with probability proportional to its weight,
+ * leaving out list position `excludeK` (-1: none).
+ *
+ * @param r uniform random in [0, 1).
+ * @returns a list position (not a backend index), or -1 when none is eligible.
+ */
+export function drawWeighted(table: BackendTable, eligible: Uint8Array, r: number, excludeK: number): number {
+  const { ids, weights, count } = table;
+  let total = 0;
+  for (let k = 0; k < count; k++) {
+    if (k !== excludeK && eligible[ids[k]!] === 1) total += weights[k]!;
+  }
+  if (total === 0) return -1;
+  let target = r * total;
+  let last = -1;
+  for (let k = 0; k < count; k++) {
+    if (k === excludeK || eligible[ids[k]!] !== 1) continue;
+    target -= weights[k]!;
+    if (target < 0) return k;
+    last = k;
+  }
+  // Only reachable through floating-point rounding with r close to 1.
+  return last;
+}
+
+/** `inFlight[a]/weightA < inFlight[b]/weightB`, exactly, without division. */
+export function lessLoaded(inFlightA: number, weightA: number, inFlightB: number, weightB: number): boolean {
+  return inFlightA * weightB < inFlightB * weightA;
+}

@@ -1,0 +1,16 @@
+/**
+ * mulberry32: a tiny seeded PRNG, uniform in [0, 1). For tests and for
+ * reproducible runs (`BalancerOptions.random`); not for anything secret.
+ *
+ * @param seed any 32-bit integer; the same seed gives the same sequence.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
