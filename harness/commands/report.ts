@@ -1,0 +1,88 @@
+/**
+ * `lbbench report FILE.json`: renders a stored result again, without
+ * measuring anything.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { ExitCode, type ExitCodeValue } from '../../common/exit-codes.js';
+import { renderMarkdown } from '../report/markdown.js';
+import { readRunResult } from '../report/read.js';
+import { overallStatus, runSummary } from '../report/summary.js';
+import { renderEnvironmentTerminal, renderScenarioTerminal, renderSummaryTerminal } from '../report/terminal.js';
+import { writeFileAtomic } from '../report/write.js';
+import type { RunResult } from '../scenario-api.js';
+import { requestExitCode } from './exit-status.js';
+
+/** Where the command writes; defaults to the process's streams (tests pass their own). */
+export interface CommandIo {
+  stdout: { write(text: string): unknown };
+}
+
+const HELP_AFTER = `
+Output:
+  Without --out, the report goes to stdout (pipe-friendly).
+  With --out, it is written to that file (directories created), and the
+  summary table and the file name are printed to stdout.
+
+Examples:
+  $ lbbench report reports/2025-01-31T10-00-00Z-quick.json > report.md
+  $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --out pr-comment.md
+  $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --format terminal
+  $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --check   # exit 0/1/3 as the stored run did
+
+Exit codes: 0 rendered (with --check: the stored run passed), 1 (--check) a
+threshold failed, 2 the file is missing or not a schemaVersion 1 result,
+3 (--check) the stored run was invalid.
+`;
+
+/** The `report` verb. Its action never calls process.exit: errors propagate
+ * to the CLI entry, and `--check` goes through requestExitCode. */
+export function reportCommand(io: CommandIo = { stdout: process.stdout }): Command {
+  return new Command('report')
+    .description('render a stored result (reports/<run-id>.json) again as Markdown or terminal tables')
+    .argument('<file>', 'result JSON written by `lbbench run`')
+    .option('-o, --out <file>', 'write the report to this file instead of stdout')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['markdown', 'terminal']).default('markdown'))
+    .option('--check', "exit with the stored run's status: 0 passed, 1 a threshold failed, 3 invalid", false)
+    .addHelpText('after', HELP_AFTER)
+    .action(async (file: string, opts: { out?: string; format: 'markdown' | 'terminal'; check: boolean }) => {
+      const run = readRunResult(file);
+      const toFile = opts.out !== undefined;
+      const text = opts.format === 'markdown' ? renderMarkdown(run) : renderTerminal(run, toFile ? false : undefined);
+      if (opts.out !== undefined) {
+        await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
+        await writeFileAtomic(opts.out, text);
+        io.stdout.write(renderSummaryTerminal(runSummary(run)));
+        io.stdout.write(`status: ${statusLine(run)}\nwrote ${opts.out}\n`);
+      } else {
+        io.stdout.write(text);
+      }
+      if (opts.check) requestExitCode(storedExitCode(run));
+    });
+}
+
+function renderTerminal(run: RunResult, color: boolean | undefined): string {
+  const opts = color === undefined ? undefined : { color };
+  return [
+    ...run.scenarios.map((s) => renderScenarioTerminal(s, opts)),
+    renderSummaryTerminal(runSummary(run), opts),
+    `status: ${statusLine(run)}\n`,
+    renderEnvironmentTerminal(run.environment) + '\n',
+  ].join('\n');
+}
+
+function statusLine(run: RunResult): string {
+  return `${overallStatus(run)}${run.interrupted ? ' (INTERRUPTED)' : ''}`;
+}
+
+function storedExitCode(run: RunResult): ExitCodeValue {
+  switch (overallStatus(run)) {
+    case 'INVALID':
+      return ExitCode.INVALID_RUN;
+    case 'FAIL':
+      return ExitCode.THRESHOLD_FAILED;
+    case 'PASS':
+      return ExitCode.OK;
+  }
+}

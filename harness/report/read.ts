@@ -1,0 +1,81 @@
+/**
+ * Reads a stored `reports/<run-id>.json` back, for `lbbench report`.
+ */
+import { readFileSync } from 'node:fs';
+import { InputError } from '../../common/errors.js';
+import type { RunResult } from '../scenario-api.js';
+
+/** The result schema version this lbbench reads and writes. */
+export const RESULT_SCHEMA_VERSION = 1;
+
+/**
+ * Reads and checks a RunResult: `schemaVersion` must be 1, and the fields the
+ * renderers rely on must have the right shape. A missing, unreadable or
+ * malformed file throws InputError (exit 2) naming the file and each problem.
+ */
+export function readRunResult(file: string): RunResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new InputError([{ file, path: '', message: reason }], { cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new InputError([{ file, path: '', message: `not JSON: ${(err as Error).message}` }], { cause: err });
+  }
+  const problems = shapeProblems(data);
+  if (problems.length > 0) throw new InputError(problems.map(([p, message]) => ({ file, path: p, message })));
+  return data as RunResult;
+}
+
+type Problem = [path: string, message: string];
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks only what rendering depends on; extra fields are kept as they are. */
+function shapeProblems(data: unknown): Problem[] {
+  if (!isObject(data)) return [['', `expected a lbbench result object, got ${describe(data)}`]];
+  if (data['schemaVersion'] !== RESULT_SCHEMA_VERSION) {
+    return [['schemaVersion', `expected ${RESULT_SCHEMA_VERSION}, got ${describe(data['schemaVersion'])}`]];
+  }
+  const problems: Problem[] = [];
+  const expect = (ok: boolean, p: string, what: string, v: unknown): void => {
+    if (!ok) problems.push([p, `expected ${what}, got ${describe(v)}`]);
+  };
+  for (const k of ['runId', 'startedAt', 'finishedAt', 'command'] as const) expect(typeof data[k] === 'string', k, 'a string', data[k]);
+  expect(typeof data['exitCode'] === 'number', 'exitCode', 'a number', data['exitCode']);
+  expect(typeof data['interrupted'] === 'boolean', 'interrupted', 'true or false', data['interrupted']);
+  expect(isObject(data['environment']), 'environment', 'an object', data['environment']);
+  if (isObject(data['environment'])) {
+    expect(isObject(data['environment']['engines']), 'environment.engines', 'an object', data['environment']['engines']);
+  }
+  expect(Array.isArray(data['summary']), 'summary', 'an array', data['summary']);
+  const scenarios = data['scenarios'];
+  expect(Array.isArray(scenarios), 'scenarios', 'an array', scenarios);
+  if (Array.isArray(scenarios)) {
+    scenarios.forEach((s: unknown, i) => {
+      const p = `scenarios[${i}]`;
+      if (!isObject(s)) return expect(false, p, 'an object', s);
+      expect(typeof s['name'] === 'string', `${p}.name`, 'a string', s['name']);
+      for (const k of ['verdicts', 'tables', 'loads', 'lines', 'invalidReasons'] as const) {
+        expect(Array.isArray(s[k]), `${p}.${k}`, 'an array', s[k]);
+      }
+      expect(isObject(s['settings']), `${p}.settings`, 'an object', s['settings']);
+      expect(isObject(s['metrics']), `${p}.metrics`, 'an object', s['metrics']);
+    });
+  }
+  return problems;
+}

@@ -1,0 +1,43 @@
+/**
+ * Writes a run's reports: `<dir>/<runId>.json` (the RunResult, pretty JSON)
+ * and `<dir>/<runId>.md` (renderMarkdown). Each file is written to a temp
+ * file beside it and renamed, so a reader never sees half a report.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunResult } from '../scenario-api.js';
+import { renderMarkdown } from './markdown.js';
+
+/**
+ * Creates `dir` (mkdir -p) and writes both reports. The file name is the
+ * runId with characters other than letters, digits, `.`, `_` and `-`
+ * replaced by `_`. Resolves to the two paths.
+ */
+export async function writeReports(run: RunResult, dir: string): Promise<{ jsonPath: string; mdPath: string }> {
+  await mkdir(dir, { recursive: true });
+  const base = path.join(dir, reportBaseName(run.runId));
+  const jsonPath = `${base}.json`;
+  const mdPath = `${base}.md`;
+  await writeFileAtomic(jsonPath, JSON.stringify(run, null, 2) + '\n');
+  await writeFileAtomic(mdPath, renderMarkdown(run));
+  return { jsonPath, mdPath };
+}
+
+/** The file name (without extension) for a run id. */
+export function reportBaseName(runId: string): string {
+  const safe = runId.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+  return safe || 'run';
+}
+
+/** Writes `file` via a temp file in the same directory and a rename. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, text, 'utf8');
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}

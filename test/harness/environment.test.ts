@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../common/paths.js';
+import { collectEnvironment } from '../../harness/environment.js';
+
+test('collectEnvironment describes this machine and package', async () => {
+  const env = await collectEnvironment();
+  const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(env.lbbench, pkg.version);
+  assert.equal(env.node, process.version);
+  assert.equal(env.kernel, os.release());
+  assert.equal(env.hostname, os.hostname());
+  assert.equal(env.memoryBytes, os.totalmem());
+  assert.ok(env.cores >= 1);
+  assert.ok(env.cpuModel.length > 0);
+  assert.match(env.platform, new RegExp(`^${process.platform}-`));
+  assert.equal(typeof env.engines, 'object');
+  for (const v of Object.values(env.engines)) assert.equal(typeof v, 'string');
+  if (env.gitCommit !== undefined) assert.match(env.gitCommit, /^[0-9a-f]{40,64}$/);
+  // Plain data: survives a JSON round trip unchanged.
+  assert.deepEqual(JSON.parse(JSON.stringify(env)), env);
+});
