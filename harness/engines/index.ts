@@ -1,0 +1,79 @@
+/**
+ * The engine registry: one explicit map from engine name to factory. Engine
+ * modules import nothing heavy at load time (autocannon runs in a child
+ * process, wrk is a binary), so importing this module is cheap.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../../common/errors.js';
+import { PACKAGE_ROOT } from '../../common/paths.js';
+import { autocannonVersion, createAutocannonEngine } from './autocannon.js';
+import type { EngineName, LoadEngine } from './engine.js';
+import { createOpenLoopEngine } from './open-loop/index.js';
+import { createWrkEngine, wrkVersion } from './wrk.js';
+
+/** Options every engine factory understands (others ignore what they do not use). */
+export interface EngineOptions {
+  /** Generator CPU above which a run is flagged `generator.saturated`, % of
+   * one core. Default 80 (config `harness.generatorCpuLimitPercent`).
+   * Honoured by autocannon and wrk; open-loop judges saturation itself. */
+  generatorCpuLimitPercent?: number;
+}
+
+/** Every engine, by name. */
+export const ENGINES: Readonly<Record<EngineName, (options?: EngineOptions) => LoadEngine>> = Object.freeze({
+  'open-loop': () => createOpenLoopEngine(),
+  autocannon: (options?: EngineOptions) => createAutocannonEngine(options),
+  wrk: (options?: EngineOptions) => createWrkEngine(options),
+});
+
+/** What to do when an engine is not available here, by name. */
+const INSTALL_HINTS: Partial<Record<EngineName, string>> = {
+  wrk: '`wrk` is not on PATH; install it with `apt-get install -y wrk` (Debian/Ubuntu), or use --engine autocannon',
+};
+
+/** Names of all engines, in registry order. */
+export function engineNames(): EngineName[] {
+  return Object.keys(ENGINES) as EngineName[];
+}
+
+function isEngineName(name: string): name is EngineName {
+  return Object.hasOwn(ENGINES, name);
+}
+
+/**
+ * The engine called `name`, checked to be usable here. Throws UsageError
+ * (exit 2) for an unknown name (listing the valid ones) and for an engine
+ * that is not available (saying how to install it).
+ */
+export async function getEngine(name: string, options: EngineOptions = {}): Promise<LoadEngine> {
+  if (!isEngineName(name)) {
+    throw new UsageError(`unknown engine ${JSON.stringify(name)}; valid engines: ${engineNames().join(', ')}`);
+  }
+  const engine = ENGINES[name](options);
+  if (!(await engine.available())) {
+    throw new UsageError(`engine ${name} is not available: ${INSTALL_HINTS[name] ?? 'its requirements are missing'}`);
+  }
+  return engine;
+}
+
+/** Versions of the engines present here, for the report's environment:
+ * autocannon's package version, `wrk -v` (only when installed), and
+ * open-loop = lbbench's own version. */
+export async function engineVersions(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string };
+    out['open-loop'] = pkg.version ?? 'unknown';
+  } catch {
+    out['open-loop'] = 'unknown';
+  }
+  try {
+    out.autocannon = autocannonVersion();
+  } catch {
+    out.autocannon = 'unknown';
+  }
+  const wrk = await wrkVersion().catch(() => undefined);
+  if (wrk !== undefined) out.wrk = wrk;
+  return out;
+}

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { ENGINES, engineNames, engineVersions, getEngine } from '../../harness/engines/index.js';
+import { findOnPath } from '../../harness/engines/wrk.js';
+import { UsageError } from '../../common/errors.js';
+import { PACKAGE_ROOT } from '../../common/paths.js';
+
+/** Runs `fn` with PATH pointing nowhere, so no binary is found. */
+async function withoutPath<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.PATH;
+  process.env.PATH = '/nonexistent-lbbench-test';
+  try {
+    return await fn();
+  } finally {
+    process.env.PATH = saved;
+  }
+}
+
+test('the registry maps every engine name to a factory of that engine', () => {
+  assert.deepEqual(engineNames(), ['open-loop', 'autocannon', 'wrk']);
+  for (const name of engineNames()) {
+    const engine = ENGINES[name]();
+    assert.equal(engine.name, name);
+    assert.equal(engine.loadModel, name === 'open-loop' ? 'open' : 'closed');
+  }
+});
+
+test('getEngine returns the embedded engines', async () => {
+  assert.equal((await getEngine('autocannon')).name, 'autocannon');
+  assert.equal((await getEngine('open-loop')).name, 'open-loop');
+});
+
+test('getEngine rejects an unknown name, listing the valid ones', async () => {
+  await assert.rejects(getEngine('wrk2'), (err: unknown) => {
+    assert.ok(err instanceof UsageError);
+    assert.equal(err.exitCode, 2);
+    assert.match(err.message, /unknown engine "wrk2"/);
+    assert.match(err.message, /open-loop, autocannon, wrk/);
+    return true;
+  });
+});
+
+test('getEngine rejects wrk when it is not on PATH, saying how to install it', async () => {
+  await withoutPath(async () => {
+    assert.equal(await ENGINES.wrk().available(), false);
+    await assert.rejects(getEngine('wrk'), (err: unknown) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(err.message, /apt-get install -y wrk/);
+      return true;
+    });
+  });
+});
+
+test('engineVersions: autocannon package, lbbench for open-loop, wrk only when installed', async () => {
+  const require = createRequire(import.meta.url);
+  const acVersion = (JSON.parse(readFileSync(require.resolve('autocannon/package.json'), 'utf8')) as { version: string }).version;
+  const ownVersion = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const versions = await engineVersions();
+  assert.equal(versions.autocannon, acVersion);
+  assert.equal(versions['open-loop'], ownVersion);
+  if (findOnPath('wrk')) assert.match(versions.wrk ?? '', /\d+\.\d+/);
+  else assert.equal(versions.wrk, undefined);
+  const without = await withoutPath(() => engineVersions());
+  assert.equal(without.wrk, undefined);
+});
