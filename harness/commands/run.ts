@@ -1,0 +1,105 @@
+/**
+ * `lbbench run <scenario...|all>`: validate, boot, run, judge, report.
+ * The loop itself is harness/run.ts; this verb parses flags and sets the
+ * exit status.
+ */
+import { Command, Option } from 'commander';
+import { CONFIG_OPTION_HELP } from '../config-path.js';
+import type { EngineName } from '../engines/engine.js';
+import { requestExitCode } from './exit-status.js';
+import type { LongRunningDeps } from './serve.js';
+
+const ENGINES: EngineName[] = ['open-loop', 'autocannon', 'wrk'];
+
+const HELP_AFTER = `
+Checks the config, the scenario files and every threshold first (exit 2
+before anything starts), boots the backends and the balancer (or uses running
+ones with --attach), runs each scenario, prints its tables and the summary,
+and writes reports/<run-id>.json (the source of truth) and .md.
+
+Exit codes:
+  0  every threshold held
+  1  a threshold failed
+  2  bad usage, config or scenario file; nothing was started
+  3  the run is INVALID: a port was busy, a service did not start or died,
+     the generator saturated, the connections were not established, the
+     errors exceeded the scenario's allowance, a scenario errored, or Ctrl-C
+     interrupted the run (a partial report of the finished scenarios is
+     still written)
+
+Examples:
+  $ lbbench run all                       # every scenario, full settings
+  $ lbbench run all --quick --profile ci  # the CI gate (~5 minutes)
+  $ lbbench run latency_percentiles throughput --quick
+  $ lbbench run failover --reports-dir /tmp/reports
+  $ lbbench run ./my-scenario.yaml --scenarios-dir ./my-scenarios
+  $ lbbench serve & lbbench run distribution --attach
+`;
+
+/** Options of the `run` verb as commander parses them. */
+interface RunFlags {
+  config?: string;
+  quick: boolean;
+  profile?: string;
+  attach: boolean;
+  engine?: EngineName;
+  reportsDir?: string;
+  scenariosDir?: string;
+  verbose: boolean;
+}
+
+/** The `run` verb. */
+export function runCommand(deps: LongRunningDeps): Command {
+  return new Command('run')
+    .description('run scenarios (or `all`) against the balancer and write reports')
+    .argument('<scenario...>', 'scenario names (see `lbbench list`), `all`, or paths of scenario files (*.yaml)')
+    .option('-c, --config <file>', CONFIG_OPTION_HELP)
+    .option('--quick', 'quick settings: at most ~20 s of load per scenario', false)
+    .option('-p, --profile <name>', 'threshold profile from the config, e.g. `ci`')
+    .option('--attach', 'use services that are already running at the configured URLs', false)
+    .addOption(new Option('-e, --engine <name>', 'run every load with this engine').choices(ENGINES))
+    .option('--reports-dir <dir>', 'where reports are written (default: harness.reportsDir of the config)')
+    .option('--scenarios-dir <dir>', 'where scenario names are looked up (default: the bundled scenarios/)')
+    .option('-v, --verbose', "stream the services' stdout too (stderr is always shown)", false)
+    .addHelpText('after', HELP_AFTER)
+    .action(async (names: string[], flags: RunFlags) => {
+      const stdout = deps.stdout ?? process.stdout;
+      const stderr = deps.stderr ?? process.stderr;
+      const [{ resolveConfigFile, describeConfigChoice }, { loadConfig }, { runBenchmark, planRun, selectScenarios }] = await Promise.all([
+        import('../config-path.js'),
+        import('../../common/config.js'),
+        import('../run.js'),
+      ]);
+      // Everything that can be wrong with the input is found before a
+      // process starts: config, scenario files, thresholds, engine.
+      const choice = resolveConfigFile(flags.config);
+      const config = loadConfig(choice.file);
+      const scenarios = await selectScenarios(names, flags.scenariosDir);
+      const runOpts = {
+        config,
+        scenarios,
+        quick: flags.quick,
+        ...(flags.profile !== undefined ? { thresholdProfile: flags.profile } : {}),
+        ...(flags.engine !== undefined ? { engine: flags.engine } : {}),
+      };
+      await planRun(runOpts);
+      stderr.write(`${describeConfigChoice(choice)}\n`);
+
+      const signal = deps.interrupt();
+      const out = (text: string): void => void stdout.write(text);
+      const outcome = await runBenchmark({
+        ...runOpts,
+        attach: flags.attach,
+        reportsDir: flags.reportsDir ?? config.harness.reportsDir,
+        command: ['lbbench', 'run', ...process.argv.slice(3)].join(' '),
+        signal,
+        out,
+        serviceLog: (line, stream) => {
+          if (stream === 'stderr') stderr.write(`${line}\n`);
+          else if (flags.verbose) stdout.write(`${line}\n`);
+        },
+      });
+      if (outcome.run.interrupted) stderr.write('lbbench: interrupted; the report holds the scenarios that finished (exit 3)\n');
+      requestExitCode(outcome.exitCode);
+    });
+}

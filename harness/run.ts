@@ -1,0 +1,461 @@
+/**
+ * The run loop of `lbbench run`: validate everything, boot the services,
+ * run each scenario with a ScenarioContext, apply the sanity gates, judge,
+ * print, and write `reports/<run-id>.{json,md}`.
+ *
+ * Statuses and exit codes: a scenario is `ok` (judged; a FAIL verdict makes
+ * the run exit 1), `invalid` (a sanity gate tripped: exit 3), `error` (it
+ * threw: exit 3, the run continues with the next scenario) or `interrupted`
+ * (Ctrl-C: the run stops, a partial report is written, exit 3).
+ *
+ * Sanity gates: the run loop watches the child processes (a service that
+ * dies during a scenario aborts it and makes it INVALID) and treats a
+ * service that cannot be restarted as INVALID. The per-load gates (the
+ * generator saturated, connections not established or not seen by the
+ * balancer, errors above the allowance) depend on what each scenario
+ * measures, so the scenarios apply them (harness/scenarios/shared.ts
+ * `checkLoad`) and hand them over as `invalidReasons`.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { LbbenchConfig, LbConfig, ThresholdConfig } from '../common/config.js';
+import { InputError, InvalidRunError, LbbenchError, UsageError } from '../common/errors.js';
+import { ExitCode, type ExitCodeValue } from '../common/exit-codes.js';
+import { MetricName } from '../common/metric-names.js';
+import type { EngineName, LoadEngine, LoadResult, LoadSpec } from './engines/engine.js';
+import { childPids } from './proc-stats.js';
+import type {
+  DeepPartial,
+  RunResult,
+  SamplingData,
+  SamplingSession,
+  ScenarioContext,
+  ScenarioOutcome,
+  ScenarioResult,
+  ScenarioRunner,
+} from './scenario-api.js';
+import type { LoadedScenario } from './scenario-file.js';
+import type { ManagedServices, ServiceExit } from './services.js';
+
+/** Gauges the run loop follows during every scenario. */
+const RUN_GAUGES = [MetricName.activeConnections, MetricName.workers, MetricName.backendHealth];
+
+/** A scenario ready to run: its settings and thresholds resolved. */
+export interface PlannedScenario {
+  scenario: LoadedScenario;
+  settings: Record<string, unknown>;
+  thresholds: ThresholdConfig[];
+  runner: ScenarioRunner;
+}
+
+/** Options of runBenchmark. */
+export interface RunOptions {
+  config: LbbenchConfig;
+  scenarios: readonly LoadedScenario[];
+  /** Quick settings (at most ~20 s of load per scenario). Default false. */
+  quick?: boolean;
+  /** Threshold profile from `config.profiles`, e.g. `ci`. */
+  thresholdProfile?: string;
+  /** Use running services instead of starting them. Default false. */
+  attach?: boolean;
+  /** Run every load with this engine instead of the scenario's choice. */
+  engine?: EngineName;
+  /** Directory of the reports; created when missing. */
+  reportsDir: string;
+  /** The command line, recorded in the report, e.g. `lbbench run all --quick`. */
+  command: string;
+  /** Aborted on Ctrl-C: stops the current scenario and the run. */
+  signal: AbortSignal;
+  /** Terminal output (tables, scenario lines); gets whole lines with `\n`. */
+  out: (text: string) => void;
+  /** Child-process log lines (already prefixed). Default: stderr lines only
+   * go to `out`. */
+  serviceLog?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Clock for run ids and timestamps; injected in tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What runBenchmark produced. */
+export interface RunOutcome {
+  run: RunResult;
+  jsonPath: string;
+  mdPath: string;
+  exitCode: ExitCodeValue;
+}
+
+/**
+ * Everything that can be checked before a process starts: the kind of each
+ * scenario, its settings, its thresholds (config < scenario < profile, every
+ * expression parsed) and the `--engine` override. Throws UsageError or
+ * InputError (exit 2).
+ */
+export async function planRun(opts: Pick<RunOptions, 'config' | 'scenarios' | 'quick' | 'thresholdProfile' | 'engine'>): Promise<PlannedScenario[]> {
+  const [{ scenarioSettings }, { SCENARIO_KINDS }, { resolveThresholds, judge }] = await Promise.all([
+    import('./scenario-file.js'),
+    import('./scenarios/index.js'),
+    import('./thresholds.js'),
+  ]);
+  const issues: InputError['issues'][number][] = [];
+  const planned: PlannedScenario[] = [];
+  for (const scenario of opts.scenarios) {
+    const kind = (SCENARIO_KINDS as Record<string, { run: ScenarioRunner } | undefined>)[scenario.kind];
+    if (!kind) {
+      issues.push({ file: scenario.file, path: 'kind', message: `unknown kind "${scenario.kind}"; known kinds: ${Object.keys(SCENARIO_KINDS).join(', ')}` });
+      continue;
+    }
+    const thresholds = resolveThresholds(opts.config, scenario.name, scenario.thresholds, opts.thresholdProfile);
+    // judge() parses every expression; over no metrics it only SKIPs, so this
+    // fails exactly when an expression is malformed.
+    judge(scenario.name, {}, thresholds);
+    planned.push({ scenario, settings: scenarioSettings(scenario, opts.quick === true), thresholds, runner: kind.run });
+  }
+  if (issues.length > 0) throw new InputError(issues);
+  if (opts.engine !== undefined) await requireEngine(opts.engine, opts.config);
+  return planned;
+}
+
+async function requireEngine(name: string, config: LbbenchConfig): Promise<LoadEngine> {
+  const { getEngine } = await import('./engines/index.js');
+  let engine: LoadEngine;
+  try {
+    engine = await getEngine(name, { generatorCpuLimitPercent: config.harness.generatorCpuLimitPercent });
+  } catch (err) {
+    if (err instanceof LbbenchError) throw err;
+    throw new UsageError(`engine "${name}": ${(err as Error).message}`, { cause: err });
+  }
+  if (!(await engine.available())) throw new UsageError(`engine "${name}" is not available on this machine (wrk needs the wrk binary on PATH)`);
+  return engine;
+}
+
+/**
+ * The scenarios a `run` names: `all`, bundled names (or names in `dir`), and
+ * paths of scenario files (ending in `.yaml` or `.yml`), in the order given.
+ * Throws UsageError listing the valid names, or InputError for a bad file.
+ */
+export async function selectScenarios(names: readonly string[], dir?: string): Promise<LoadedScenario[]> {
+  const { loadScenarioFile, resolveScenarios } = await import('./scenario-file.js');
+  const isFile = (n: string): boolean => /\.ya?ml$/i.test(n);
+  const byName = names.some((n) => !isFile(n)) ? resolveScenarios(names.filter((n) => !isFile(n)), dir) : [];
+  const out: LoadedScenario[] = [];
+  for (const n of names) {
+    if (isFile(n)) out.push(loadScenarioFile(n));
+    else if (n === 'all') out.push(...byName.filter((s) => !out.includes(s)));
+    else {
+      const s = byName.find((x) => x.name === n);
+      if (s && !out.includes(s)) out.push(s);
+    }
+  }
+  const seen = new Map<string, string>();
+  for (const s of out) {
+    const other = seen.get(s.name);
+    if (other !== undefined && other !== s.file) throw new UsageError(`two scenarios are named "${s.name}": ${other} and ${s.file}`);
+    seen.set(s.name, s.file);
+  }
+  return out.filter((s, i) => out.findIndex((x) => x.name === s.name) === i);
+}
+
+/** Run id from the start time: `2026-11-26T14-30-05Z-quick`. */
+export function makeRunId(startedAtMs: number, quick: boolean): string {
+  const iso = new Date(startedAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+  return `${iso}-${quick ? 'quick' : 'full'}`;
+}
+
+/** The exit code of a run: 3 when interrupted or any scenario is not `ok`,
+ * else 1 when any verdict FAILed, else 0. */
+export function runExitCode(scenarios: readonly Pick<ScenarioResult, 'status' | 'verdicts'>[], interrupted: boolean): ExitCodeValue {
+  if (interrupted || scenarios.some((s) => s.status !== 'ok')) return ExitCode.INVALID_RUN;
+  if (scenarios.some((s) => s.verdicts.some((v) => v.verdict === 'FAIL'))) return ExitCode.THRESHOLD_FAILED;
+  return ExitCode.OK;
+}
+
+/**
+ * Runs the scenarios and writes the reports. Validates first (planRun), so
+ * bad input rejects with exit-2 errors before anything starts; a service
+ * that cannot start rejects with InvalidRunError (exit 3) and no report.
+ * Once services are up, it always resolves with the run and the report
+ * paths, also when Ctrl-C interrupted it (then `run.interrupted` is true and
+ * the report holds the scenarios that finished).
+ */
+export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
+  const now = opts.now ?? Date.now;
+  const quick = opts.quick === true;
+  const planned = await planRun(opts);
+  const [{ startServices }, { collectEnvironment }] = await Promise.all([import('./services.js'), import('./environment.js')]);
+  const environmentP = collectEnvironment();
+
+  const startedAtMs = now();
+  const services = await startServices(opts.config, {
+    attach: opts.attach === true,
+    signal: opts.signal,
+    log: opts.serviceLog ?? ((line, stream) => stream === 'stderr' && opts.out(`${line}\n`)),
+  });
+  const scenarios: ScenarioResult[] = [];
+  try {
+    await printServices(services, opts.out);
+    for (const p of planned) {
+      if (opts.signal.aborted) break;
+      const result = await runScenario(p, services, opts);
+      scenarios.push(result);
+      const { renderScenarioTerminal } = await import('./report/terminal.js');
+      opts.out(renderScenarioTerminal(result));
+    }
+  } finally {
+    await services.stop();
+  }
+
+  const interrupted = opts.signal.aborted;
+  const exitCode = runExitCode(scenarios, interrupted);
+  const [{ buildSummary }, { renderSummaryTerminal }, { writeReports }] = await Promise.all([
+    import('./report/summary.js'),
+    import('./report/terminal.js'),
+    import('./report/write.js'),
+  ]);
+  const summary = buildSummary(scenarios);
+  const runId = uniqueRunId(makeRunId(startedAtMs, quick), opts.reportsDir);
+  const run: RunResult = {
+    schemaVersion: 1,
+    runId,
+    startedAt: new Date(startedAtMs).toISOString(),
+    finishedAt: new Date(now()).toISOString(),
+    command: opts.command,
+    profile: quick ? 'quick' : 'full',
+    ...(opts.thresholdProfile !== undefined ? { thresholdProfile: opts.thresholdProfile } : {}),
+    interrupted,
+    environment: await environmentP,
+    scenarios,
+    summary,
+    exitCode,
+  };
+  if (summary.length > 0) opts.out(renderSummaryTerminal(summary));
+  const { jsonPath, mdPath } = await writeReports(run, opts.reportsDir);
+  opts.out(`${statusLine(run, planned.length)}\nreport: ${mdPath}\nresult: ${jsonPath}\n`);
+  return { run, jsonPath, mdPath, exitCode };
+}
+
+function statusLine(run: RunResult, plannedCount: number): string {
+  const word = run.exitCode === ExitCode.OK ? 'PASS' : run.exitCode === ExitCode.THRESHOLD_FAILED ? 'FAIL' : 'INVALID';
+  const bad = run.scenarios.filter((s) => s.status !== 'ok').map((s) => `${s.name} ${s.status}`);
+  const parts = [`status: ${word} (exit ${run.exitCode})`];
+  if (run.interrupted) parts.push(`interrupted after ${run.scenarios.length} of ${plannedCount} scenarios; partial report`);
+  if (bad.length > 0) parts.push(bad.join(', '));
+  return parts.join('; ');
+}
+
+function uniqueRunId(base: string, dir: string): string {
+  let id = base;
+  for (let i = 2; existsSync(path.join(dir, `${id}.json`)); i++) id = `${base}-${i}`;
+  return id;
+}
+
+async function printServices(services: ManagedServices, out: (text: string) => void): Promise<void> {
+  const { renderServiceTable } = await import('./report/terminal.js');
+  const origin = services.attached ? 'attached to running services' : 'services started';
+  out(`${origin}\n${renderServiceTable(services.list())}\nmetrics: ${services.metricsUrl}\n`);
+}
+
+// ---------------------------------------------------------------------------
+// One scenario
+
+/** Sanity gates and bookkeeping of one scenario while it runs. */
+class ScenarioRecorder {
+  readonly lines: string[] = [];
+  readonly loads: { label: string; result: LoadResult }[] = [];
+  readonly invalidReasons: string[] = [];
+  constructor(private readonly out: (text: string) => void) {}
+
+  log(line: string): void {
+    this.lines.push(line);
+    this.out(`${line}\n`);
+  }
+
+  invalid(reason: string): void {
+    if (!this.invalidReasons.includes(reason)) this.invalidReasons.push(reason);
+  }
+}
+
+async function runScenario(p: PlannedScenario, services: ManagedServices, opts: RunOptions): Promise<ScenarioResult> {
+  const { scenario } = p;
+  const now = opts.now ?? Date.now;
+  const startedAtMs = now();
+  const rec = new ScenarioRecorder(opts.out);
+  // The scenario's own signal: Ctrl-C, or a service dying under it.
+  const abort = new AbortController();
+  const onRunAbort = (): void => abort.abort(opts.signal.reason);
+  opts.signal.addEventListener('abort', onRunAbort, { once: true });
+  const unwatch = services.onUnexpectedExit((e) => {
+    rec.invalid(describeDeath(e));
+    abort.abort(new InvalidRunError('LBB_ERR_SERVICE_DIED', describeDeath(e)));
+  });
+
+  let outcome: ScenarioOutcome | undefined;
+  let status: ScenarioResult['status'] = 'ok';
+  let error: string | undefined;
+  let sampling: SamplingData | undefined;
+  const overrides = scenario.lb as DeepPartial<LbConfig> | undefined;
+  const hasOverrides = overrides !== undefined && Object.keys(overrides).length > 0;
+  let session: SamplingSession | undefined;
+  try {
+    rec.log(`-- ${scenario.name}: ${scenario.description}`);
+    await ensureRunning(services, rec);
+    if (hasOverrides) {
+      rec.log(`restarting the balancer with ${JSON.stringify(overrides)}`);
+      await services.restartBalancer(overrides);
+    }
+    session = await startRunSampling(services, opts.config);
+    const ctx = makeContext(p, services, opts, rec, abort.signal);
+    outcome = await p.runner(ctx);
+  } catch (err) {
+    if (opts.signal.aborted) status = 'interrupted';
+    else if (rec.invalidReasons.length > 0) status = 'invalid';
+    else if (err instanceof InvalidRunError) {
+      // A service that could not be (re)started: the scenario cannot be trusted.
+      status = 'invalid';
+      rec.invalid(err.message);
+    } else {
+      status = 'error';
+      error = err instanceof Error ? err.message : String(err);
+    }
+  } finally {
+    unwatch();
+    opts.signal.removeEventListener('abort', onRunAbort);
+    sampling = await session?.stop();
+  }
+  if (hasOverrides && !opts.signal.aborted) {
+    try {
+      await services.restartBalancer({});
+    } catch (err) {
+      // The next scenario restarts a dead balancer; this one's numbers stand.
+      rec.log(`could not restore the configured balancer: ${(err as Error).message}`);
+    }
+  }
+
+  for (const r of outcome?.invalidReasons ?? []) rec.invalid(r);
+  if (status === 'ok' && rec.invalidReasons.length > 0) status = 'invalid';
+
+  const { judge } = await import('./thresholds.js');
+  const metrics = outcome?.metrics ?? {};
+  const result: ScenarioResult = {
+    name: scenario.name,
+    description: scenario.description,
+    status,
+    ...(error !== undefined ? { error } : {}),
+    settings: p.settings,
+    thresholds: p.thresholds,
+    // An interrupted scenario is not judged: its numbers are incomplete.
+    verdicts: status === 'interrupted' ? [] : judge(scenario.name, metrics, p.thresholds),
+    startedAt: new Date(startedAtMs).toISOString(),
+    durationMs: now() - startedAtMs,
+    lines: rec.lines,
+    loads: rec.loads,
+    metrics,
+    tables: outcome?.tables ?? [],
+    invalidReasons: rec.invalidReasons,
+    details: outcome?.details ?? {},
+    ...(sampling ? { sampling } : {}),
+  };
+  return result;
+}
+
+function describeDeath(e: ServiceExit): string {
+  const how = e.signal ? `was killed by ${e.signal}` : `exited with code ${e.exitCode}`;
+  const tail = e.stderrTail.length ? ` (last stderr: ${e.stderrTail.slice(-3).join(' / ')})` : '';
+  return `service ${e.name} (pid ${e.pid}) ${how} during the scenario${tail}`;
+}
+
+/** Restarts services that died in an earlier scenario, so one death does not
+ * invalidate every scenario after it. */
+async function ensureRunning(services: ManagedServices, rec: ScenarioRecorder): Promise<void> {
+  if (services.attached) return;
+  const running = new Set(services.list().map((s) => s.name));
+  for (const name of services.backends.keys()) {
+    if (running.has(name)) continue;
+    rec.log(`restarting backend ${name}, which is not running`);
+    await services.restartBackend(name).catch((err: unknown) => {
+      // A non-loopback backend is not ours to restart.
+      if (!(err instanceof UsageError)) throw err;
+    });
+  }
+  if (services.balancerPids().length === 0) {
+    rec.log('restarting the balancer, which is not running');
+    await services.restartBalancer({});
+  }
+}
+
+/** Background sampling for the whole scenario: every service process, the
+ * harness itself and its generator children, and the run gauges. */
+async function startRunSampling(services: ManagedServices, config: LbbenchConfig): Promise<SamplingSession> {
+  const { startSampling } = await import('./sampler.js');
+  return startSampling({
+    metricsUrl: services.metricsUrl,
+    intervalMs: config.harness.sampleIntervalMs,
+    gauges: RUN_GAUGES,
+    processes: () => sampledProcesses(services),
+  });
+}
+
+/**
+ * The processes to sample: every service process (balancer primary and
+ * workers, backends), the harness itself as `harness`, and every other
+ * descendant of the harness as `generator` (engines run their load in child
+ * processes).
+ */
+export function sampledProcesses(services: Pick<ManagedServices, 'list'>): { name: string; pid: number }[] {
+  const list = services.list().map((s) => ({ name: s.name, pid: s.pid }));
+  const known = new Set(list.map((s) => s.pid));
+  list.push({ name: 'harness', pid: process.pid });
+  // Walk the harness's descendants without descending into the services
+  // (list() has the balancer's workers already): this runs every tick.
+  const queue = childPids(process.pid);
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    if (known.has(pid)) continue;
+    list.push({ name: 'generator', pid });
+    queue.push(...childPids(pid));
+  }
+  return list;
+}
+
+function makeContext(p: PlannedScenario, services: ManagedServices, opts: RunOptions, rec: ScenarioRecorder, signal: AbortSignal): ScenarioContext {
+  const engines = new Map<string, Promise<LoadEngine>>();
+  const engine = (name: EngineName): Promise<LoadEngine> => {
+    const chosen = opts.engine ?? name;
+    let e = engines.get(chosen);
+    if (!e) engines.set(chosen, (e = requireEngine(chosen, opts.config)));
+    return e;
+  };
+  return {
+    config: opts.config,
+    settings: p.settings,
+    quick: opts.quick === true,
+    services,
+    signal,
+    engine,
+    async load(label: string, engineName: EngineName, spec: LoadSpec): Promise<LoadResult> {
+      const eng = await engine(engineName);
+      const result = await eng.run(spec, signal);
+      rec.loads.push({ label, result });
+      return result;
+    },
+    async scrape() {
+      const { scrapeMetrics } = await import('./sampler.js');
+      return scrapeMetrics(services.metricsUrl, signal);
+    },
+    sample(o = {}) {
+      // Loaded eagerly by startRunSampling, so this import is already cached;
+      // sample() is synchronous by contract, hence the deferred session.
+      return deferredSampling(services, opts.config, o);
+    },
+    log: (line: string) => rec.log(line),
+  };
+}
+
+function deferredSampling(services: ManagedServices, config: LbbenchConfig, o: { intervalMs?: number; gauges?: string[] }): SamplingSession {
+  const session = import('./sampler.js').then(({ startSampling }) =>
+    startSampling({
+      metricsUrl: services.metricsUrl,
+      intervalMs: o.intervalMs ?? config.harness.sampleIntervalMs,
+      gauges: o.gauges ?? [],
+      processes: () => sampledProcesses(services),
+    }),
+  );
+  return { stop: async () => (await session).stop() };
+}

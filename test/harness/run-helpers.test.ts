@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeRunId, runExitCode } from '../../harness/run.js';
+import type { Verdict } from '../../harness/scenario-api.js';
+
+test('run ids are the UTC start second with the profile', () => {
+  const t = Date.UTC(2026, 10, 26, 14, 30, 5, 789);
+  assert.equal(makeRunId(t, true), '2026-11-26T14-30-05Z-quick');
+  assert.equal(makeRunId(t, false), '2026-11-26T14-30-05Z-full');
+});
+
+const verdict = (v: Verdict['verdict']): Verdict => ({ scenario: 's', name: 'n', target: 'x < 1', metric: 'x', verdict: v });
+
+test('exit code: 3 beats 1 beats 0', () => {
+  const ok = { status: 'ok' as const, verdicts: [verdict('PASS'), verdict('EXCELLENT'), verdict('SKIP')] };
+  const failed = { status: 'ok' as const, verdicts: [verdict('FAIL')] };
+  assert.equal(runExitCode([ok], false), 0);
+  assert.equal(runExitCode([], false), 0);
+  assert.equal(runExitCode([ok, failed], false), 1);
+  assert.equal(runExitCode([ok, failed, { status: 'invalid', verdicts: [] }], false), 3);
+  assert.equal(runExitCode([{ status: 'error', verdicts: [] }], false), 3);
+  assert.equal(runExitCode([ok], true), 3);
+});
