@@ -1,0 +1,120 @@
+/**
+ * Messages between the open-loop engine (parent) and its generator
+ * processes (children, `generator-process.ts`), over the `child_process.fork`
+ * IPC channel (JSON serialization). All of it is plain data.
+ *
+ * Sequence: parent `init` → child connects its share of connections →
+ * child `ready` → (all children ready) parent `start` with one shared epoch
+ * start time → children send `bucket` messages as series buckets close →
+ * child `done` → parent disconnects the child. Parent `stop` (abort) makes a
+ * child close its sockets and exit at once; any `fatal` ends the run.
+ */
+
+/** How a generator connects and sends. `net`: raw sockets and a minimal
+ * HTTP/1.1 parser (the default: about 1.6x less CPU per request than undici
+ * here, see bench/engines.ts). `undici`: one undici `Client` per connection
+ * (kept for comparison). */
+export type TransportName = 'net' | 'undici';
+
+/** How a generator wakes up to send. `worker`: a worker thread sleeps with
+ * sub-millisecond precision (Atomics.wait) and wakes the event loop at each
+ * send time (the default; sends leave ~0.1 ms late at p50). `timer`:
+ * setTimeout, whole milliseconds (~0.7 ms late at p50, which lands in every
+ * latency; less CPU). */
+export type TickerName = 'worker' | 'timer';
+
+/** One generator process's share of a LoadSpec. */
+export interface GeneratorSpec {
+  /** 0-based index of this process among `processCount`. */
+  processIndex: number;
+  processCount: number;
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Connections this process holds. */
+  connections: number;
+  /** Target rate of the whole run (all processes), requests/s. This process
+   * sends every `processCount`-th slot of the shared schedule, starting at
+   * slot `processIndex`, so the merged arrivals stay evenly spaced. */
+  totalRate: number;
+  warmupMs: number;
+  durationMs: number;
+  seriesIntervalMs: number;
+  timeoutMs: number;
+  /** Source addresses for this process's connections, used round-robin;
+   * empty: let the kernel choose. */
+  sourceAddresses: string[];
+  transport: TransportName;
+  ticker: TickerName;
+  /** Shortest gap between wake-ups of the send loop, µs; above
+   * 1e6 / minTickUs requests/s per process, sends are batched per tick. */
+  minTickUs: number;
+  /** A send more than this after its intended time counts as late, µs. */
+  lateThresholdUs: number;
+  /** Connections being established at once. */
+  connectConcurrency: number;
+  /** Self-check bounds; see GeneratorReport.saturated. */
+  maxSchedulerLagP99Us: number;
+  maxCpuPercent: number;
+}
+
+/** One closed series bucket from one process. */
+export interface BucketReport {
+  /** 0-based bucket index; the bucket starts at `index * seriesIntervalMs`
+   * after the start of the measured window. */
+  index: number;
+  requests: number;
+  errors: number;
+  bytes: number;
+  /** Encoded µs histogram of this bucket's latencies (exact merge across
+   * processes gives the exact merged bucket p99). */
+  histogram: string;
+}
+
+/** Everything one process measured over the window. */
+export interface GeneratorReport {
+  processIndex: number;
+  /** Responses to requests intended inside the window. */
+  requests: number;
+  bytes: number;
+  /** Requests intended inside the window that were sent. */
+  sent: number;
+  errors: Record<string, number>;
+  statusCounts: Record<string, number>;
+  /** Encoded µs histogram of latency from the intended send time. */
+  histogram: string;
+  /** Encoded µs histogram of send lateness (actual − intended send time),
+   * including waits for a free connection. */
+  latenessHistogram: string;
+  late: number;
+  dropped: number;
+  /** p99 of the delay between a send's intended time and the moment the
+   * generator's loop got to it, µs: the generator's own lag, independent of
+   * the server. */
+  schedulerLagP99Us: number;
+  /** User+system CPU over the window, % of one core. */
+  cpuPercent: number;
+  /** Event-loop delay p99 over the window, ms. */
+  eventLoopDelayP99Ms: number;
+  /** Actual window length, ms: from the window start to the later of its
+   * planned end and the last recorded completion (or error) of the drain. */
+  windowMs: number;
+  /** Window start, ms since the epoch. */
+  windowStartEpochMs: number;
+  connectionsEstablished: number;
+  connectRampMs: number;
+  saturated: boolean;
+  saturatedReason?: string;
+}
+
+export type ParentMessage =
+  | { type: 'init'; spec: GeneratorSpec }
+  | { type: 'start'; startEpochMs: number }
+  | { type: 'stop' };
+
+export type ChildMessage =
+  | { type: 'ready'; connectionsEstablished: number; connectRampMs: number }
+  | { type: 'bucket'; bucket: BucketReport }
+  | { type: 'done'; report: GeneratorReport }
+  | { type: 'fatal'; code: string; message: string };

@@ -1,0 +1,109 @@
+/**
+ * Issue 4's "How we will check it" list for the open-loop engine: fixed
+ * delay, stalls, merging, pacing. Real backends on port 0; tolerances are
+ * the issue's, wide enough for a noisy 2-core machine.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createOpenLoopEngine, type GeneratorReport } from '../../harness/engines/open-loop/index.js';
+import { decodeHistogram, mergeEncodedHistograms } from '../../harness/histogram.js';
+import { generatorChildren, hdrBucketIndex, retryTimingCheck, startBackend } from './open-loop-fixtures.js';
+
+after(() => {
+  assert.deepEqual(generatorChildren(), [], 'no generator process is left behind');
+});
+
+test('fixed delay: 5 ms backend at 1,000 req/s gives p50 in [5.0, 5.8] ms with sub-ms digits', async (t) => {
+  const backend = await startBackend({ delayMs: 5 });
+  t.after(() => backend.close());
+  const problem = await retryTimingCheck(
+    3,
+    () => createOpenLoopEngine().run({ url: backend.url, rate: 1000, connections: 50, durationMs: 2000 }),
+    (r) => {
+      assert.equal(r.engine, 'open-loop');
+      assert.equal(r.loadModel, 'open');
+      assert.equal(r.latencyResolutionUs, 1);
+      assert.deepEqual(r.errors, {});
+      assert.ok(Math.abs(r.requests - 2000) <= 20, `requests ${r.requests}`);
+      assert.equal(r.connectionsEstablished, 50);
+      assert.equal(r.schedule!.dropped, 0);
+      // Sub-millisecond digits: the histogram tells apart many values inside a millisecond.
+      const h = decodeHistogram(r.histogram);
+      const distinct = new Set<number>();
+      for (let p = 1; p < 100; p++) distinct.add(h.getValueAtPercentile(p));
+      assert.ok(distinct.size >= 10, `only ${distinct.size} distinct percentile values`);
+      assert.ok([...distinct].some((us) => us % 1000 !== 0), 'values are not whole milliseconds');
+      const p50 = r.latency.p50Us;
+      return p50 >= 5000 && p50 <= 5800 ? undefined : `p50 ${p50} µs (generator saturated: ${r.generator.saturated})`;
+    },
+    (line) => t.diagnostic(line),
+  );
+  assert.equal(problem, undefined);
+});
+
+test('stalls: 200 ms stall every second at 500 req/s gives p99 >= 150 ms', async (t) => {
+  const backend = await startBackend({ stallEveryMs: 1000, stallMs: 200 });
+  t.after(() => backend.close());
+  // Fewer connections than requests per stall: some wait for a free one,
+  // and their latency still counts from the intended send time.
+  const r = await createOpenLoopEngine().run({ url: backend.url, rate: 500, connections: 40, durationMs: 3000 });
+  assert.ok(r.latency.p99Us >= 150_000, `p99 ${r.latency.p99Us} µs`);
+  assert.ok(Math.abs(r.requests - 1500) <= 15, `requests ${r.requests}`);
+  assert.ok(r.schedule!.late > 0, 'sends waiting for a connection count as late');
+  assert.equal(r.series.length, 3);
+  assert.ok(r.series.every((b) => b.p99Us >= 100_000), `every second holds a stall: ${r.series.map((b) => b.p99Us)}`);
+});
+
+test('merging: two processes at R/2 each merge exactly and match one process at R', async (t) => {
+  const backend = await startBackend({ delayMs: 5 });
+  t.after(() => backend.close());
+  const spec = { url: backend.url, rate: 1000, connections: 40, durationMs: 2000, seriesIntervalMs: 100 };
+  const single = await createOpenLoopEngine().run(spec);
+  let parts: readonly GeneratorReport[] = [];
+  const merged = await createOpenLoopEngine({ onProcessReports: (r) => (parts = r) }).run({ ...spec, processes: 2 });
+
+  assert.equal(parts.length, 2);
+  assert.equal(merged.generator.processes, 2);
+  assert.ok(parts.every((p) => Math.abs(p.requests - 1000) <= 15), `each process sent its half: ${parts.map((p) => p.requests)}`);
+  assert.equal(merged.requests, parts[0]!.requests + parts[1]!.requests);
+  assert.equal(merged.bytes, parts[0]!.bytes + parts[1]!.bytes);
+  assert.equal(merged.latency.count, merged.requests);
+  const exact = mergeEncodedHistograms(parts.map((p) => p.histogram));
+  assert.equal(merged.latency.p50Us, exact.getValueAtPercentile(50));
+  assert.equal(merged.latency.p99Us, exact.getValueAtPercentile(99));
+  assert.equal(merged.latency.maxUs, exact.maxValue);
+  assert.equal(merged.series.reduce((s, b) => s + b.requests, 0), merged.requests, 'series sums to the total');
+  assert.equal(merged.series.length, 20);
+  assert.equal(merged.connectionsEstablished, 40);
+  const delta = Math.abs(hdrBucketIndex(merged.latency.p50Us) - hdrBucketIndex(single.latency.p50Us));
+  assert.ok(delta <= 1, `p50 ${merged.latency.p50Us} µs (2 processes) vs ${single.latency.p50Us} µs (1 process)`);
+});
+
+test('pacing: sends per 100 ms window stay within ±20% of R/10 at 1,000 req/s', async (t) => {
+  const backend = await startBackend({ record: true });
+  t.after(() => backend.close());
+  const problem = await retryTimingCheck(
+    3,
+    async () => {
+      backend.arrivals.length = 0;
+      await createOpenLoopEngine().run({ url: backend.url, rate: 1000, connections: 20, durationMs: 2500, warmupMs: 200 });
+      // Arrivals seen by the backend, after the 20 primers of connection set-up.
+      return backend.arrivals.slice(20);
+    },
+    (arrivals) => {
+      assert.ok(arrivals.length >= 2600, `arrivals ${arrivals.length}`);
+      const t0 = arrivals[0]!;
+      const counts: number[] = [];
+      for (const a of arrivals) {
+        const w = Math.floor((a - t0) / 100);
+        counts[w] = (counts[w] ?? 0) + 1;
+      }
+      const full = counts.slice(0, -1); // the last window is partial
+      assert.ok(full.length >= 25, `windows ${full.length}`);
+      const bad = full.map((n = 0, i) => ({ i, n })).filter(({ n }) => n < 80 || n > 120);
+      return bad.length === 0 ? undefined : `windows outside [80, 120]: ${bad.map(({ i, n }) => `#${i}=${n}`).join(' ')}`;
+    },
+    (line) => t.diagnostic(line),
+  );
+  assert.equal(problem, undefined);
+});
