@@ -1,0 +1,197 @@
+/**
+ * What the scenario runners share: the shape of a scenario kind, setting
+ * fragments, and small steps over the ScenarioContext (URLs, gauge peaks
+ * during a load, balancer RSS, the sanity checks that make a run INVALID).
+ * Runners never spawn services or print directly; everything goes through
+ * the context.
+ */
+import { z } from 'zod';
+import { InvalidRunError } from '../../common/errors.js';
+import { MetricName } from '../../common/metric-names.js';
+import { readProcStat } from '../proc-stats.js';
+import type { EngineName, LoadResult } from '../engines/engine.js';
+import type { SamplingData, ScenarioContext, ScenarioRunner } from '../scenario-api.js';
+import { errorCount, errorRate, peakGauge, type RssSample } from './analysis.js';
+
+/** One kind of scenario: how its settings are validated and how it runs. */
+export interface ScenarioKind {
+  /** Validates a file's `settings` (and `settings` + `quick`); every field
+   * has a default, and unknown keys are errors. */
+  settingsSchema: z.ZodType;
+  run: ScenarioRunner;
+  /** Metric names the runner can produce; thresholds may name only these.
+   * `{n}` stands for a number, e.g. `p99_ms_c{n}` for `p99_ms_c1000`. */
+  metrics: readonly string[];
+}
+
+// Setting fragments. Durations are ms, rates requests/s.
+/** A request path, e.g. `/echo`. */
+export const pathSetting = z.string().startsWith('/');
+/** A duration in ms (at least 100). */
+export const durationSetting = z.number().int().min(100);
+/** Connections to hold (1..200,000). */
+export const connectionsSetting = z.number().int().min(1).max(200_000);
+/** A rate, requests/s. */
+export const rateSetting = z.number().positive().max(1_000_000);
+/** A fraction 0..1. */
+export const fractionSetting = z.number().min(0).max(1);
+/** A closed-loop engine. */
+export const closedEngineSetting = z.enum(['autocannon', 'wrk']);
+
+/** `path` on the balancer, e.g. `http://127.0.0.1:8080/echo`. */
+export function lbUrl(ctx: ScenarioContext, path: string): string {
+  return new URL(path, ctx.services.lbUrl).href;
+}
+
+/**
+ * The backend used for direct-to-backend baselines: the first configured
+ * backend (one process; the balancer spreads the same load over all of
+ * them, so on two cores this is the fair ceiling of one hop less).
+ */
+export function baselineBackend(ctx: ScenarioContext): { name: string; url: string } {
+  const first = ctx.config.lb.backends[0]?.name;
+  const url = first === undefined ? undefined : ctx.services.backends.get(first);
+  if (first !== undefined && url !== undefined) return { name: first, url };
+  const [name, anyUrl] = [...ctx.services.backends.entries()][0] ?? [];
+  if (name === undefined || anyUrl === undefined) throw new InvalidRunError('LBB_ERR_NO_BACKEND', 'no backend is running for the direct baseline');
+  return { name, url: anyUrl };
+}
+
+/** `path` on the baseline backend. */
+export function directUrl(ctx: ScenarioContext, path: string): string {
+  return new URL(path, baselineBackend(ctx).url).href;
+}
+
+/**
+ * Runs one load while sampling `lb_active_connections` every `intervalMs`
+ * (default 250); returns the result and the peak (MAX_CONN).
+ */
+export async function loadWithPeakConnections(
+  ctx: ScenarioContext,
+  label: string,
+  engine: EngineName,
+  spec: Parameters<ScenarioContext['load']>[2],
+  intervalMs = 250,
+): Promise<{ result: LoadResult; peakConnections: number; sampling: SamplingData }> {
+  const session = ctx.sample({ intervalMs, gauges: [MetricName.activeConnections] });
+  let result: LoadResult;
+  let sampling: SamplingData;
+  try {
+    result = await ctx.load(label, engine, spec);
+  } finally {
+    // Always stop the sampler, also when the load throws.
+    sampling = await session.stop();
+  }
+  return { result, peakConnections: peakGauge(sampling, MetricName.activeConnections), sampling };
+}
+
+/** RSS of every balancer process (primary and workers), summed, bytes. */
+export function balancerRssBytes(ctx: ScenarioContext): number {
+  let total = 0;
+  for (const pid of ctx.services.balancerPids()) total += readProcStat(pid)?.rssBytes ?? 0;
+  return total;
+}
+
+/** An RSS sample tagged with the phase it was taken in. */
+export interface PhasedRssSample extends RssSample {
+  phase: string;
+}
+
+/**
+ * Samples the balancer's RSS every `intervalMs` in the background. Set
+ * `phase` before each step; `stop()` returns every sample. The timer is
+ * unref'd and cheap (a few /proc reads).
+ */
+export class RssRecorder {
+  /** Label stored with the following samples. */
+  phase = 'idle';
+  private readonly samples: PhasedRssSample[] = [];
+  private readonly timer: NodeJS.Timeout;
+  constructor(private readonly ctx: ScenarioContext, intervalMs: number) {
+    this.take();
+    this.timer = setInterval(() => this.take(), intervalMs);
+    this.timer.unref();
+  }
+  /** Takes one sample now (also called by the timer). */
+  take(): PhasedRssSample {
+    const s = { atMs: Date.now(), rssBytes: balancerRssBytes(this.ctx), phase: this.phase };
+    this.samples.push(s);
+    return s;
+  }
+  /** Samples of one phase. */
+  of(phase: string): PhasedRssSample[] {
+    return this.samples.filter((s) => s.phase === phase);
+  }
+  stop(): PhasedRssSample[] {
+    clearInterval(this.timer);
+    return [...this.samples];
+  }
+}
+
+/** What makes one load run untrustworthy. */
+export interface LoadCheck {
+  /** Errors above this fraction of attempts make the run INVALID. Omit to allow any (the scenario judges errors itself). */
+  maxErrorRate?: number;
+  /** The generator must not be saturated (latency runs: a busy generator's
+   * delays would be counted as the server's). Default true. */
+  requireUnsaturatedGenerator?: boolean;
+  /** Connections the spec asked for; the engine must have established at
+   * least (1 − connectionsTolerance) of them. */
+  connections?: number;
+  /** Default 0.02. */
+  connectionsTolerance?: number;
+}
+
+/** Reasons `result` (of the run labelled `label`) cannot be trusted; empty if none. */
+export function checkLoad(label: string, result: LoadResult, check: LoadCheck): string[] {
+  const reasons: string[] = [];
+  if ((check.requireUnsaturatedGenerator ?? true) && result.generator.saturated) {
+    reasons.push(`${label}: the load generator was saturated${result.generator.saturatedReason ? ` (${result.generator.saturatedReason})` : ''}`);
+  }
+  if (check.maxErrorRate !== undefined) {
+    const rate = errorRate(result);
+    if (rate > check.maxErrorRate) {
+      reasons.push(`${label}: ${errorCount(result)} errors (${(rate * 100).toFixed(2)}% of requests) exceed the allowance of ${(check.maxErrorRate * 100).toFixed(2)}%: ${JSON.stringify(result.errors)}`);
+    }
+  }
+  if (check.connections !== undefined) {
+    const needed = Math.floor(check.connections * (1 - (check.connectionsTolerance ?? 0.02)));
+    if (result.connectionsEstablished < needed) {
+      reasons.push(`${label}: the generator established ${result.connectionsEstablished} of ${check.connections} connections`);
+    }
+  }
+  return reasons;
+}
+
+/**
+ * The reason MAX_CONN (peak `lb_active_connections`) shows that the
+ * requested connections were not held, or undefined when they were.
+ */
+export function checkPeakConnections(label: string, requested: number, peak: number, tolerance = 0.02): string | undefined {
+  const needed = Math.floor(requested * (1 - tolerance));
+  return peak < needed ? `${label}: requested ${requested} connections, but the balancer held at most ${peak} (peak lb_active_connections)` : undefined;
+}
+
+/** Resolves after `ms`, or rejects when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Requests/s as a whole number for tables. */
+export function formatRate(perSecond: number): string {
+  return Math.round(perSecond).toLocaleString('en-US');
+}
