@@ -1,0 +1,114 @@
+/**
+ * The one place that maps an upstream failure to what the client gets:
+ * no eligible backend -> 503, refused/reset/bad response -> 502, timeout ->
+ * 504. It also says whether the failure may be retried and whether it is
+ * evidence that the backend is dead (passive health).
+ */
+import { ErrorKind, type ErrorKindValue } from '../common/metric-names.js';
+
+/** Values of the `reason` label of `lb_retries_total`; index = position. */
+export const RETRY_REASONS = ['connect', 'timeout', 'upstream_reset', 'bad_response', 'closed'] as const;
+export type RetryReason = (typeof RETRY_REASONS)[number];
+
+/** How one upstream failure is treated. */
+export interface FailureInfo {
+  /** Status sent to the client when it is not retried. */
+  readonly status: 400 | 502 | 504;
+  /** `lb_errors_total{kind}`. */
+  readonly kind: ErrorKindValue;
+  /** Index into RETRY_REASONS, or -1 when never retried (a bad client request). */
+  readonly retryReason: number;
+  /** Nothing can have reached the backend (refused, connect timeout):
+   * any method may be retried, provided no body byte was consumed. */
+  readonly neverReached: boolean;
+  /** Evidence the backend is dead: a refused or reset connection. */
+  readonly passive: boolean;
+}
+
+function info(status: FailureInfo['status'], kind: ErrorKindValue, reason: RetryReason | null, neverReached: boolean, passive: boolean): FailureInfo {
+  return Object.freeze({ status, kind, retryReason: reason === null ? -1 : RETRY_REASONS.indexOf(reason), neverReached, passive });
+}
+
+const REFUSED = info(502, ErrorKind.connect, 'connect', true, true);
+const UNREACHABLE = info(502, ErrorKind.connect, 'connect', true, false);
+const CONNECT_TIMEOUT = info(504, ErrorKind.timeout, 'timeout', true, false);
+const TIMEOUT = info(504, ErrorKind.timeout, 'timeout', false, false);
+const RESET = info(502, ErrorKind.upstreamReset, 'upstream_reset', false, true);
+const BAD_RESPONSE = info(502, ErrorKind.badResponse, 'bad_response', false, false);
+// The pool was closed by a reload while the request waited: nothing was sent.
+const CLOSED = info(502, ErrorKind.connect, 'closed', true, false);
+const BAD_REQUEST = info(400, ErrorKind.badRequest, null, true, false);
+
+/** Classifies an error from undici's dispatch (`err.code`). Never throws. */
+export function classifyUpstreamError(err: unknown): FailureInfo {
+  const code = (err as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return REFUSED;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return UNREACHABLE;
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return CONNECT_TIMEOUT;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'ETIMEDOUT':
+      return TIMEOUT;
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+      return RESET;
+    case 'UND_ERR_CLOSED':
+    case 'UND_ERR_DESTROYED':
+      return CLOSED;
+    case 'UND_ERR_INVALID_ARG':
+    case 'UND_ERR_NOT_SUPPORTED':
+    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+      return BAD_REQUEST;
+    default:
+      // HPE_* parser errors, UND_ERR_RESPONSE_*, ERR_INVALID_CHAR from
+      // writeHead on a header Node refuses: the backend's answer is unusable.
+      return BAD_RESPONSE;
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** Plain-text bodies of the balancer's own error responses, built once. */
+const BODIES = new Map<number, Buffer>();
+
+/** The body the balancer sends with its own `status` (e.g. 503). */
+export function errorBody(status: number): Buffer {
+  let body = BODIES.get(status);
+  if (body === undefined) {
+    const detail =
+      status === 503
+        ? 'no healthy backend is available'
+        : status === 502
+          ? 'the backend failed to answer (connection refused, reset or malformed response)'
+          : status === 504
+            ? 'the backend did not answer in time'
+            : 'the request could not be forwarded';
+    body = Buffer.from(`${status} ${STATUS_TEXT[status] ?? 'Error'}: ${detail}\n`, 'latin1');
+    BODIES.set(status, body);
+  }
+  return body;
+}
+
+/** A complete raw HTTP/1.1 response with `Connection: close`, for a socket
+ * whose request could not be parsed (400, 408, 431). */
+export function rawErrorResponse(status: 400 | 408 | 431): string {
+  const text = STATUS_TEXT[status]!;
+  const body = `${status} ${text}\n`;
+  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+}

@@ -1,0 +1,137 @@
+/**
+ * Header rewriting for both directions. Hop-by-hop fields are stripped as
+ * RFC 9110 §7.6.1 says (Connection and every field it names, Keep-Alive,
+ * Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade); the request
+ * gains X-Forwarded-For/-Proto/-Host and Via, the response gains Via.
+ * Works on Node's flat raw header arrays, so nothing builds a header object.
+ */
+
+/** The Via entry this proxy adds. */
+export const VIA = '1.1 lbbench';
+
+/** What the request scan found; one object is reused per request. */
+export interface RequestHeaderInfo {
+  /** The request has a body (non-zero Content-Length or any Transfer-Encoding). */
+  hasBody: boolean;
+  /** Value of the configured hash header, if present. */
+  hashKey: string | undefined;
+}
+
+/** Fields that never travel past this hop (lower case). `expect` is here
+ * because Node already answered `100 Continue` to the client. */
+function isHopByHop(lower: string): boolean {
+  switch (lower) {
+    case 'connection':
+    case 'keep-alive':
+    case 'proxy-connection':
+    case 'te':
+    case 'trailer':
+    case 'transfer-encoding':
+    case 'upgrade':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Tokens of a Connection header other than the common `keep-alive`/`close`. */
+function connectionTokens(value: string, into: string[] | null): string[] | null {
+  const lower = value.toLowerCase();
+  if (lower === 'keep-alive' || lower === 'close') return into;
+  for (const part of lower.split(',')) {
+    const t = part.trim();
+    if (t && t !== 'keep-alive' && t !== 'close') (into ??= []).push(t);
+  }
+  return into;
+}
+
+function dropNamed(headers: string[], names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!names.includes(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
+}
+
+/**
+ * Builds the upstream request headers from the client's `req.rawHeaders`.
+ * Keeps Host as the client sent it. `hashHeader` is the lower-case name of
+ * the consistent-hash header, or undefined. Fills `info`.
+ */
+export function buildUpstreamHeaders(raw: readonly string[], clientIp: string, hashHeader: string | undefined, info: RequestHeaderInfo): string[] {
+  const out: string[] = [];
+  let listed: string[] | null = null;
+  let xff: string | undefined;
+  let via: string | undefined;
+  let host: string | undefined;
+  info.hasBody = false;
+  info.hashKey = undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    switch (lower) {
+      case 'host':
+        host = value;
+        out.push(name, value);
+        continue;
+      case 'content-length':
+        if (value !== '0') info.hasBody = true;
+        out.push(name, value);
+        continue;
+      case 'transfer-encoding':
+        info.hasBody = true;
+        continue;
+      case 'connection':
+        listed = connectionTokens(value, listed);
+        continue;
+      case 'x-forwarded-for':
+        xff = xff === undefined ? value : `${xff}, ${value}`;
+        continue;
+      case 'via':
+        via = via === undefined ? value : `${via}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+      case 'x-forwarded-host':
+      case 'expect':
+        continue;
+      default:
+        if (isHopByHop(lower)) continue;
+        if (lower === hashHeader) info.hashKey = value;
+        out.push(name, value);
+    }
+  }
+  const headers = listed === null ? out : dropNamed(out, listed);
+  headers.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`, 'x-forwarded-proto', 'http');
+  if (host !== undefined) headers.push('x-forwarded-host', host);
+  headers.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  return headers;
+}
+
+/**
+ * Builds the client response headers from undici's raw response headers
+ * (Buffers, latin1 like the wire). Appends this proxy to Via.
+ */
+export function buildClientHeaders(raw: readonly (Buffer | string)[]): string[] {
+  const out: string[] = [];
+  let listed: string[] | null = null;
+  let via: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const value = raw[i + 1]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (lower === 'connection') {
+      listed = connectionTokens(value, listed);
+      continue;
+    }
+    if (lower === 'via') {
+      via = via === undefined ? value : `${via}, ${value}`;
+      continue;
+    }
+    if (isHopByHop(lower)) continue;
+    out.push(name, value);
+  }
+  const headers = listed === null ? out : dropNamed(out, listed);
+  headers.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  return headers;
+}

@@ -1,0 +1,88 @@
+/**
+ * Entry of a balancer worker process (forked by lb/primary.ts). It waits
+ * for its config from the primary, then serves the proxy on the shared
+ * listen socket. It ignores SIGINT/SIGHUP (the primary decides); SIGTERM
+ * or a `lb:drain` message drains and exits 0.
+ */
+import cluster from 'node:cluster';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LbConfig } from '../common/config.js';
+import { isLbMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
+import { logLine, setLogPrefix } from './log.js';
+import { ProxyCore } from './proxy.js';
+
+setLogPrefix(`[lb worker ${cluster.worker?.id ?? process.pid}]`);
+
+function send(msg: WorkerMessage): void {
+  if (!process.connected || !process.send) return;
+  try {
+    process.send(msg);
+  } catch {
+    // The primary is gone; 'disconnect' handles that.
+  }
+}
+
+const core = new ProxyCore({
+  reportPassiveFailure(generation, index, reason) {
+    send({ t: 'lb:passive', generation, index, reason });
+  },
+});
+let server: http.Server | null = null;
+let lb: LbConfig | null = null;
+let draining = false;
+
+function drainAndExit(drainMs: number): void {
+  if (draining) return;
+  draining = true;
+  const done = () => process.exit(0);
+  if (server === null) return done();
+  core.drain(server, drainMs).then(done, done);
+}
+
+process.on('message', (raw: unknown) => {
+  if (!isLbMessage(raw)) return;
+  const msg = raw as PrimaryMessage;
+  switch (msg.t) {
+    case 'lb:config': {
+      lb = msg.lb;
+      core.applyConfig(msg.lb, msg.generation, msg.states);
+      if (server !== null) return;
+      const s = core.createServer();
+      server = s;
+      s.once('error', (err) => {
+        send({ t: 'lb:listen-error', message: err.message });
+        setTimeout(() => process.exit(1), 50);
+      });
+      s.listen(msg.listenPort, msg.lb.listen.host, () => {
+        send({ t: 'lb:listening', port: (s.address() as AddressInfo).port });
+      });
+      return;
+    }
+    case 'lb:health':
+      core.setHealth(msg.generation, msg.index, msg.up);
+      return;
+    case 'lb:snapshot':
+      send({ t: 'lb:snapshot', id: msg.id, snapshot: core.counters.snapshot() });
+      return;
+    case 'lb:drain':
+      drainAndExit(msg.drainMs);
+      return;
+  }
+});
+
+// Ctrl-C and a closing terminal reach every process of the group: let the
+// primary coordinate.
+process.on('SIGINT', () => {});
+process.on('SIGHUP', () => {});
+process.on('SIGTERM', () => drainAndExit(lb?.timeouts.drainMs ?? 10_000));
+process.on('disconnect', () => {
+  // No primary: nobody hands us connections or health any more.
+  drainAndExit(Math.min(lb?.timeouts.drainMs ?? 1_000, 2_000));
+});
+process.on('uncaughtException', (err) => {
+  logLine(`uncaught exception, exiting for a restart: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
+
+send({ t: 'lb:ready' });

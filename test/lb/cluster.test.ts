@@ -1,0 +1,228 @@
+/**
+ * The real thing: `runBalancer` in a child process with node:cluster
+ * workers, driven with signals. Covers worker distribution, failover under
+ * load (SIGKILL of a backend process), worker restarts, SIGHUP reload and
+ * SIGTERM drain. Every process started here is killed in teardown.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError } from '../../common/errors.js';
+import { MetricName } from '../../common/metric-names.js';
+import { runBalancer } from '../../lb/main.js';
+import { httpRequest, scrape, spawnBalancer, startBackend, waitFor, type LbProcess, type TestBackend } from './lb-helpers.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'lbbench-cluster-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function writeConfig(name: string, body: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, body);
+  return file;
+}
+
+function configYaml(backends: { name: string; url: string; weight: number }[], extra = ''): string {
+  return [
+    'lb:',
+    '  listen: { host: 127.0.0.1, port: 0 }',
+    '  metrics: { host: 127.0.0.1, port: 0 }',
+    '  workers: 2',
+    '  algorithm: weighted_round_robin',
+    '  backends:',
+    ...backends.map((b) => `    - { name: ${b.name}, url: "${b.url}", weight: ${b.weight} }`),
+    '  health:',
+    '    active: { intervalMs: 100, timeoutMs: 300, rise: 2, fall: 2 }',
+    '  timeouts: { drainMs: 3000 }',
+    extra,
+  ].join('\n');
+}
+
+const okHandler: http.RequestListener = (req, res) => {
+  if (req.url?.startsWith('/slow')) {
+    setTimeout(() => res.end('slow done'), 600);
+    return;
+  }
+  res.end('ok');
+};
+
+/** Sequential GETs, `perConnection` on each fresh keep-alive connection. */
+async function sequentialGets(port: number, count: number, perConnection: number): Promise<number> {
+  let ok = 0;
+  for (let i = 0; i < count; i += perConnection) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    for (let j = 0; j < perConnection && i + j < count; j++) {
+      if ((await httpRequest(`http://127.0.0.1:${port}/`, { agent })).status === 200) ok++;
+    }
+    agent.destroy();
+  }
+  return ok;
+}
+
+describe('cluster with 2 workers', () => {
+  let bs: TestBackend[];
+  let lb: LbProcess;
+  let configPath: string;
+  before(async () => {
+    bs = await Promise.all(['b1', 'b2', 'b3'].map((n) => startBackend(n, okHandler)));
+    configPath = writeConfig('two-workers.yaml', configYaml(bs.map((b, i) => ({ name: b.name, url: b.url, weight: [5, 3, 2][i]! }))));
+    lb = await spawnBalancer(configPath);
+  });
+  after(async () => {
+    lb?.kill();
+    await Promise.all(bs.map((b) => b.close()));
+  });
+
+  it('10,000 sequential GETs with weights 5:3:2 stay within 1% of 5000/3000/2000', async () => {
+    const m0 = await scrape(lb.metricsPort);
+    assert.equal(m0.get(MetricName.workers), 2);
+    assert.equal(await sequentialGets(lb.port, 10_000, 50), 10_000);
+    const hits = bs.map((b) => b.hits);
+    [5000, 3000, 2000].forEach((want, i) => assert.ok(Math.abs(hits[i]! - want) <= 100, `hits ${hits.join('/')}`));
+    const m = await scrape(lb.metricsPort);
+    assert.equal(m.get(MetricName.requests), 10_000, 'metrics are summed over workers');
+    assert.equal(m.get(MetricName.requests, { backend: 'b1', code: '200' }), hits[0]);
+  });
+
+  it('re-forks a killed worker; /metrics answers meanwhile and counters stay monotonic', async () => {
+    const before = (await scrape(lb.metricsPort)).get(MetricName.requests);
+    const workers = execFileSync('ps', ['-o', 'pid=', '--ppid', String(lb.child.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0);
+    assert.equal(workers.length, 2);
+    process.kill(workers[0]!, 'SIGKILL');
+    const m1 = await scrape(lb.metricsPort);
+    assert.ok(m1.get(MetricName.requests) >= before);
+    assert.ok((await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.workers) === 2, 5_000, 50)) >= 0);
+    const m2 = await scrape(lb.metricsPort);
+    assert.equal(m2.get(MetricName.workerRestarts), 1);
+    assert.ok(m2.get(MetricName.requests) >= before);
+    assert.equal(await sequentialGets(lb.port, 20, 1), 20);
+    assert.match(lb.log(), /worker \d+ \(pid \d+\) exited \(SIGKILL\); restarting/);
+  });
+
+  it('SIGHUP applies new weights; an invalid config is refused and the old one kept', async () => {
+    writeFileSync(configPath, configYaml([{ name: 'b2', url: bs[1]!.url, weight: 1 }]));
+    lb.child.kill('SIGHUP');
+    assert.ok((await waitFor(() => /reloaded .*1 backend/.test(lb.log()), 5_000)) >= 0, lb.log());
+    const before = bs.map((b) => b.hits);
+    assert.equal(await sequentialGets(lb.port, 30, 10), 30);
+    assert.deepEqual(
+      bs.map((b, i) => b.hits - before[i]!),
+      [0, 30, 0],
+    );
+    writeFileSync(configPath, configYaml([{ name: 'b2', url: 'not a url', weight: -1 }], '  bogus: 1'));
+    lb.child.kill('SIGHUP');
+    assert.ok((await waitFor(() => /reload refused/.test(lb.log()), 5_000)) >= 0, lb.log());
+    assert.match(lb.log(), /lb\.backends\[0\]\.url/);
+    assert.match(lb.log(), /lb\.bogus: unknown key/);
+    assert.equal(await sequentialGets(lb.port, 10, 10), 10);
+    assert.equal(bs[1]!.hits - before[1]!, 40);
+  });
+
+  it('SIGTERM finishes in-flight requests, then exits 0', async () => {
+    const slow = httpRequest(`http://127.0.0.1:${lb.port}/slow`);
+    await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.backendActiveRequests) === 1, 2_000);
+    lb.child.kill('SIGTERM');
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'slow done');
+    assert.equal(await lb.exited, 0);
+    assert.match(lb.log(), /SIGTERM: draining/);
+  });
+});
+
+/** A backend in its own process, so it can be SIGKILLed. Prints its port. */
+async function spawnBackendProcess(port: number): Promise<{ child: ChildProcess; port: number }> {
+  const code = `const http=require('http');const s=http.createServer((q,r)=>r.end('ok'));s.keepAliveTimeout=10000;s.listen(${port},'127.0.0.1',()=>console.log('port '+s.address().port));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await waitFor(() => /port \d+/.test(out), 5_000);
+  return { child, port: Number(/port (\d+)/.exec(out)![1]) };
+}
+
+describe('failover', () => {
+  it('SIGKILL of a backend under ~1,000 GET/s: zero client errors, health 0 within 1 s, back to 1 within 3 s', async (t) => {
+    const procs = [await spawnBackendProcess(0), await spawnBackendProcess(0), await spawnBackendProcess(0)];
+    const children: ChildProcess[] = procs.map((p) => p.child);
+    t.after(() => children.forEach((c) => c.kill('SIGKILL')));
+    const cfg = writeConfig(
+      'failover.yaml',
+      configYaml(procs.map((p, i) => ({ name: `backend-${i}`, url: `http://127.0.0.1:${p.port}`, weight: [5, 3, 2][i]! }))),
+    );
+    const lb = await spawnBalancer(cfg);
+    t.after(() => lb.kill());
+
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    t.after(() => agent.destroy());
+    let sent = 0;
+    let errors = 0;
+    let running = true;
+    const inflight = new Set<Promise<void>>();
+    // ~1,000 requests/s: 10 every 10 ms.
+    const loop = (async () => {
+      while (running) {
+        for (let i = 0; i < 10; i++) {
+          sent++;
+          const p = httpRequest(`http://127.0.0.1:${lb.port}/`, { agent }).then(
+            (r) => void (r.status !== 200 && errors++),
+            () => void errors++,
+          );
+          inflight.add(p);
+          void p.finally(() => inflight.delete(p));
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const health = async () => (await scrape(lb.metricsPort)).get(MetricName.backendHealth, { backend: 'backend-1' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    procs[1]!.child.kill('SIGKILL');
+    const downMs = await waitFor(async () => (await health()) === 0, 1_000, 10);
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await spawnBackendProcess(procs[1]!.port);
+    children.push(again.child);
+    const upMs = await waitFor(async () => (await health()) === 1, 3_000, 20);
+    const hitsBefore = (await scrape(lb.metricsPort)).get(MetricName.requests, { backend: 'backend-1' });
+    await new Promise((r) => setTimeout(r, 700));
+    running = false;
+    await loop;
+    await Promise.all(inflight);
+    const hitsAfter = (await scrape(lb.metricsPort)).get(MetricName.requests, { backend: 'backend-1' });
+    t.diagnostic(`sent ${sent}, errors ${errors}, health 0 after ${downMs} ms, 1 after ${upMs} ms`);
+    assert.ok(sent > 1_000, `sent ${sent}`);
+    assert.equal(errors, 0, `${errors} client errors of ${sent}`);
+    assert.ok(downMs >= 0 && downMs <= 1_000, `down after ${downMs} ms`);
+    assert.ok(upMs >= 0 && upMs <= 3_000, `up after ${upMs} ms`);
+    assert.ok(hitsAfter > hitsBefore, 'the restarted backend gets traffic again');
+    assert.match(lb.log(), /backend-1 DOWN \((passive|active): /);
+    assert.match(lb.log(), /backend-1 UP \(active: /);
+  });
+});
+
+describe('bad config', () => {
+  it('runBalancer throws InputError listing every problem, before listening', async () => {
+    const file = writeConfig(
+      'bad.yaml',
+      [
+        'lb:',
+        '  surprise: true',
+        '  backends:',
+        '    - { name: a, url: "http://127.0.0.1:21190", weight: -1 }',
+        '    - { name: b, url: "not-a-url" }',
+        '    - { name: c, url: "http://127.0.0.1:21190" }',
+      ].join('\n'),
+    );
+    await assert.rejects(runBalancer({ configPath: file }), (err: unknown) => {
+      assert.ok(err instanceof InputError);
+      assert.equal(err.exitCode, 2);
+      const paths = err.issues.map((i) => i.path);
+      for (const p of ['lb.surprise', 'lb.backends[0].weight', 'lb.backends[1].url', 'lb.backends[2].url']) assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
+      return true;
+    });
+  });
+});
