@@ -132,8 +132,11 @@ export class RssRecorder {
 export interface LoadCheck {
   /** Errors above this fraction of attempts make the run INVALID. Omit to allow any (the scenario judges errors itself). */
   maxErrorRate?: number;
-  /** The generator must not be saturated (latency runs: a busy generator's
-   * delays would be counted as the server's). Default true. */
+  /** The generator must not be saturated. Default true. Scenarios whose
+   * judged figures are not latencies (counts, bytes, RSS, connections, health
+   * timings) pass false: a busy generator cannot inflate those, and on 2
+   * shared cores it would otherwise void runs whose verdicts are sound. Their
+   * latency columns still show the SATURATED flag in the load table. */
   requireUnsaturatedGenerator?: boolean;
   /** Connections the spec asked for; the engine must have established at
    * least (1 − connectionsTolerance) of them. */
