@@ -96,6 +96,10 @@ const PoolSchema = z
   })
   .prefault({});
 
+/** Largest consistent-hash ring (points over all backends); bounds the
+ * memory and build time of a ring (~12 bytes a point). */
+const MAX_RING_POINTS = 1_000_000;
+
 const HashSchema = z
   .strictObject({
     /** What consistent_hash keys on: the client IP, or a request header. Default `client_ip`. */
@@ -150,6 +154,14 @@ export const LbConfigSchema = z
     });
     if (lb.listen.port !== 0 && lb.listen.port === lb.metrics.port) {
       ctx.addIssue({ code: 'custom', path: ['metrics', 'port'], message: `same port as listen.port (${lb.listen.port})` });
+    }
+    const ringPoints = lb.backends.reduce((sum, b) => sum + b.weight, 0) * lb.hash.virtualNodes;
+    if (lb.algorithm === 'consistent_hash' && ringPoints > MAX_RING_POINTS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hash', 'virtualNodes'],
+        message: `the hash ring would have ${ringPoints} points (sum of weights x virtualNodes); at most ${MAX_RING_POINTS}`,
+      });
     }
     if (lb.algorithm === 'consistent_hash' && lb.hash.key === 'header' && !lb.hash.header) {
       ctx.addIssue({ code: 'custom', path: ['hash', 'header'], message: 'required when hash.key is "header"' });
