@@ -16,14 +16,18 @@ export interface YamlSource {
  * line of each error; a missing file becomes an InputError naming the file.
  */
 export function readYamlFile(file: string): YamlSource {
-  let text: string;
+  return parseYamlText(file, readInputFile(file));
+}
+
+/** Reads a user-supplied text file; a missing or unreadable one becomes an
+ * InputError (exit 2) naming the file. */
+export function readInputFile(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new InputError([{ file, path: '', message: reason }], { cause: err });
   }
-  return parseYamlText(file, text);
 }
 
 /** Parses YAML text; `file` is used only in messages. */

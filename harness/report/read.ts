@@ -1,7 +1,7 @@
 /**
  * Reads a stored `reports/<run-id>.json` back, for `lbbench report`.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../../common/yaml-source.js';
 import { InputError } from '../../common/errors.js';
 import type { RunResult } from '../scenario-api.js';
 
@@ -14,13 +14,7 @@ export const RESULT_SCHEMA_VERSION = 1;
  * malformed file throws InputError (exit 2) naming the file and each problem.
  */
 export function readRunResult(file: string): RunResult {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new InputError([{ file, path: '', message: reason }], { cause: err });
-  }
+  const text = readInputFile(file);
   let data: unknown;
   try {
     data = JSON.parse(text);
