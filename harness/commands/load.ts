@@ -11,7 +11,9 @@ import type { EngineName, LoadResult, LoadSpec } from '../engines/engine.js';
 import { formatBytes, formatNumber } from '../report/format.js';
 import { requestExitCode } from './exit-status.js';
 
-const ENGINE_CHOICES: EngineName[] = ['open-loop', 'autocannon', 'wrk'];
+const ENGINE_CHOICES: EngineName[] = ['open-loop', 'closed-loop', 'autocannon', 'wrk'];
+/** Engines that run several generator processes (--processes). */
+const MULTI_PROCESS_ENGINES: readonly EngineName[] = ['open-loop', 'closed-loop'];
 
 /** Default keep-alive connections. */
 export const DEFAULT_CONNECTIONS = 100;
@@ -23,6 +25,9 @@ Durations take a unit (500ms, 10s, 2m, 1h) or are seconds (10).
 The engine defaults to open-loop when --rate is given (constant arrival rate,
 latency from the intended send time, µs resolution), else autocannon (closed
 loop: each connection sends when its previous response arrived).
+closed-loop is lbbench's own closed loop on raw sockets: it skips response
+bodies without parsing them, so it reaches far higher byte rates than
+autocannon for large responses, and runs several processes (--processes).
 
 Exit codes:
   0  the run completed
@@ -34,6 +39,7 @@ Examples:
   $ lbbench load http://127.0.0.1:8080/ --duration 10s --connections 200
   $ lbbench load http://127.0.0.1:8080/echo --rate 2000 --duration 30s
   $ lbbench load http://127.0.0.1:8001/ --engine wrk --json > result.json
+  $ lbbench load http://127.0.0.1:8080/bytes/1048576 --engine closed-loop --connections 32 --processes 2
   $ lbbench load http://127.0.0.1:8080/echo --method POST --header 'content-type: text/plain' --body hello
 `;
 
@@ -116,7 +122,7 @@ export function loadCommand(): Command {
     .option('-c, --connections <C>', 'keep-alive connections', String(DEFAULT_CONNECTIONS))
     .option('-d, --duration <D>', 'measured window', DEFAULT_DURATION)
     .option('-w, --warmup <D>', 'load before the measured window, not recorded', '0')
-    .option('-p, --processes <N>', 'generator processes (open-loop only)')
+    .option('-p, --processes <N>', 'generator processes (open-loop and closed-loop only)')
     .option('-m, --method <M>', 'HTTP method', 'GET')
     .option('-H, --header <h>', "request header 'name: value' (repeatable)", collect, [] as string[])
     .option('-b, --body <S>', 'request body, sent with every request')
@@ -125,8 +131,10 @@ export function loadCommand(): Command {
     .action(async (urlArg: string, flags: LoadFlags) => {
       const spec = buildSpec(urlArg, flags);
       const engineName: EngineName = flags.engine ?? (spec.rate !== undefined ? 'open-loop' : 'autocannon');
-      if (spec.processes !== undefined && spec.processes > 1 && engineName !== 'open-loop') {
-        throw new UsageError(`--processes: only --engine open-loop runs several generator processes (got --engine ${engineName})`);
+      if (spec.processes !== undefined && spec.processes > 1 && !MULTI_PROCESS_ENGINES.includes(engineName)) {
+        throw new UsageError(
+          `--processes: only --engine ${MULTI_PROCESS_ENGINES.join(' or ')} runs several generator processes (got --engine ${engineName})`,
+        );
       }
       const { getEngine } = await import('../engines/index.js');
       const engine = await getEngine(engineName);

@@ -9,7 +9,7 @@ import type { EngineName } from '../engines/engine.js';
 import { requestExitCode } from './exit-status.js';
 import type { LongRunningDeps } from './serve.js';
 
-const ENGINES: EngineName[] = ['open-loop', 'autocannon', 'wrk'];
+const ENGINES: EngineName[] = ['open-loop', 'closed-loop', 'autocannon', 'wrk'];
 
 const HELP_AFTER = `
 Checks the config, the scenario files and every threshold first (exit 2

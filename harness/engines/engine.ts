@@ -1,11 +1,12 @@
 /**
- * The load-engine contract. Every engine (autocannon, wrk, open-loop) takes a
- * LoadSpec and returns one normalized LoadResult, so scenarios, thresholds and
- * reports never care which engine produced the numbers.
+ * The load-engine contract. Every engine (autocannon, wrk, open-loop,
+ * closed-loop) takes a LoadSpec and returns one normalized LoadResult, so
+ * scenarios, thresholds and reports never care which engine produced the
+ * numbers.
  */
 
 /** Names of engines; each is one module in harness/engines/. */
-export type EngineName = 'open-loop' | 'autocannon' | 'wrk';
+export type EngineName = 'open-loop' | 'autocannon' | 'wrk' | 'closed-loop';
 
 /** What to send, how hard and for how long. */
 export interface LoadSpec {
@@ -21,12 +22,12 @@ export interface LoadSpec {
   connections: number;
   /** Measured window, ms (after warm-up and connection establishment). */
   durationMs: number;
-  /** Open loop: target requests/s summed over processes. Closed-loop engines
-   * treat it as a rate cap when set. */
+  /** Open loop: target requests/s summed over processes. autocannon and wrk
+   * treat it as a rate cap when set; the closed-loop engine rejects it. */
   rate?: number;
   /** Load sent before the measured window and not recorded, ms. Default 0. */
   warmupMs?: number;
-  /** Generator processes (open-loop only; others use 1). Default 1. */
+  /** Generator processes (open-loop and closed-loop; others use 1). Default 1. */
   processes?: number;
   /** Source addresses to bind, spread over processes (e.g. 127.0.0.2). */
   sourceAddresses?: string[];
@@ -73,7 +74,8 @@ export interface LoadResult {
   /** `open`: constant arrival rate, latency from the intended send time.
    * `closed`: each connection waits for its response before sending again. */
   loadModel: 'open' | 'closed';
-  /** Smallest latency step the engine can resolve, µs (autocannon: 1000). */
+  /** Smallest latency step the engine can resolve, µs. lbbench records
+   * autocannon per response from its hrtime timings, so 1, not its 1 ms. */
   latencyResolutionUs: number;
   spec: {
     url: string;

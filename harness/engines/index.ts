@@ -1,13 +1,15 @@
 /**
  * The engine registry: one explicit map from engine name to factory. Engine
  * modules import nothing heavy at load time (autocannon runs in a child
- * process, wrk is a binary), so importing this module is cheap.
+ * process, wrk is a binary, open-loop and closed-loop fork generator
+ * processes), so importing this module is cheap.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../common/errors.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { autocannonVersion, createAutocannonEngine } from './autocannon.js';
+import { createClosedLoopEngine } from './closed-loop.js';
 import type { EngineName, LoadEngine } from './engine.js';
 import { createOpenLoopEngine } from './open-loop/index.js';
 import { createWrkEngine, wrkVersion } from './wrk.js';
@@ -16,7 +18,8 @@ import { createWrkEngine, wrkVersion } from './wrk.js';
 export interface EngineOptions {
   /** Generator CPU above which a run is flagged `generator.saturated`, % of
    * one core. Default 80 (config `harness.generatorCpuLimitPercent`).
-   * Honoured by autocannon and wrk; open-loop judges saturation itself. */
+   * Honoured by autocannon, wrk and closed-loop (per generator process);
+   * open-loop judges saturation itself. */
   generatorCpuLimitPercent?: number;
 }
 
@@ -25,6 +28,7 @@ export const ENGINES: Readonly<Record<EngineName, (options?: EngineOptions) => L
   'open-loop': () => createOpenLoopEngine(),
   autocannon: (options?: EngineOptions) => createAutocannonEngine(options),
   wrk: (options?: EngineOptions) => createWrkEngine(options),
+  'closed-loop': (options?: EngineOptions) => createClosedLoopEngine(options),
 });
 
 /** What to do when an engine is not available here, by name. */
@@ -59,14 +63,14 @@ export async function getEngine(name: string, options: EngineOptions = {}): Prom
 
 /** Versions of the engines present here, for the report's environment:
  * autocannon's package version, `wrk -v` (only when installed), and
- * open-loop = lbbench's own version. */
+ * open-loop = closed-loop = lbbench's own version. */
 export async function engineVersions(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   try {
     const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string };
-    out['open-loop'] = pkg.version ?? 'unknown';
+    out['open-loop'] = out['closed-loop'] = pkg.version ?? 'unknown';
   } catch {
-    out['open-loop'] = 'unknown';
+    out['open-loop'] = out['closed-loop'] = 'unknown';
   }
   try {
     out.autocannon = autocannonVersion();

@@ -36,7 +36,7 @@ export const rateSetting = z.number().positive().max(1_000_000);
 /** A fraction 0..1. */
 export const fractionSetting = z.number().min(0).max(1);
 /** A closed-loop engine. */
-export const closedEngineSetting = z.enum(['autocannon', 'wrk']);
+export const closedEngineSetting = z.enum(['closed-loop', 'autocannon', 'wrk']);
 
 /** `path` on the balancer, e.g. `http://127.0.0.1:8080/echo`. */
 export function lbUrl(ctx: ScenarioContext, path: string): string {

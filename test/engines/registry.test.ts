@@ -20,7 +20,7 @@ async function withoutPath<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 test('the registry maps every engine name to a factory of that engine', () => {
-  assert.deepEqual(engineNames(), ['open-loop', 'autocannon', 'wrk']);
+  assert.deepEqual(engineNames(), ['open-loop', 'autocannon', 'wrk', 'closed-loop']);
   for (const name of engineNames()) {
     const engine = ENGINES[name]();
     assert.equal(engine.name, name);
@@ -31,6 +31,7 @@ test('the registry maps every engine name to a factory of that engine', () => {
 test('getEngine returns the embedded engines', async () => {
   assert.equal((await getEngine('autocannon')).name, 'autocannon');
   assert.equal((await getEngine('open-loop')).name, 'open-loop');
+  assert.equal((await getEngine('closed-loop')).name, 'closed-loop');
 });
 
 test('getEngine rejects an unknown name, listing the valid ones', async () => {
@@ -61,6 +62,7 @@ test('engineVersions: autocannon package, lbbench for open-loop, wrk only when i
   const versions = await engineVersions();
   assert.equal(versions.autocannon, acVersion);
   assert.equal(versions['open-loop'], ownVersion);
+  assert.equal(versions['closed-loop'], ownVersion);
   if (findOnPath('wrk')) assert.match(versions.wrk ?? '', /\d+\.\d+/);
   else assert.equal(versions.wrk, undefined);
   const without = await withoutPath(() => engineVersions());

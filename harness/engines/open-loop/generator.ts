@@ -14,6 +14,13 @@
  * `late` when it leaves more than `lateThresholdUs` after its intended time,
  * and as `dropped` when it waited longer than `timeoutMs` without a free
  * connection (or was still waiting when the drain ended).
+ *
+ * Closed mode (`spec.mode === 'closed'`, the closed-loop engine): no
+ * schedule and no ticker. From the start time every connection sends, and
+ * sends again as soon as its response has completed, until the window ends;
+ * latency counts from the actual send time, and a request belongs to the
+ * window when it was sent inside it. Connect, priming, reconnects, timeouts,
+ * buckets and the drain are shared with open mode.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
@@ -94,6 +101,8 @@ export class Generator {
   private readonly lateThresholdMs: number;
   private readonly events: ConnectionEvents;
   private ticker: Ticker | undefined;
+  /** Closed mode: fires at the start time. */
+  private startTimer: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private finish: (() => void) | undefined;
   private connectWaiter: (() => void) | undefined;
@@ -106,7 +115,7 @@ export class Generator {
     /** Called with each closed series bucket, in order. */
     private readonly onBucket: (b: BucketReport) => void,
   ) {
-    this.periodMs = (1000 * spec.processCount) / spec.totalRate;
+    this.periodMs = spec.mode === 'open' ? (1000 * spec.processCount) / spec.totalRate : 0;
     this.lateThresholdMs = spec.lateThresholdUs / 1000;
     this.bucketCount = bucketCount(spec.durationMs, spec.seriesIntervalMs);
     this.slots = Array.from({ length: spec.connections }, () => ({
@@ -170,10 +179,10 @@ export class Generator {
     this.startMs = epochToMonoMs(startEpochMs);
     this.windowStartMs = this.startMs + spec.warmupMs;
     this.windowEndMs = this.windowStartMs + spec.durationMs;
-    this.totalSlots = slotsBefore(spec.warmupMs + spec.durationMs, spec.processIndex, spec.processCount, spec.totalRate);
-    this.firstWindowSlot = slotsBefore(spec.warmupMs, spec.processIndex, spec.processCount, spec.totalRate);
-    const firstTick = this.startMs + intendedOffsetMs(0, spec.processIndex, spec.processCount, spec.totalRate);
-    const tickMs = this.periodMs * Math.max(1, Math.ceil(spec.minTickUs / 1000 / this.periodMs));
+    if (spec.mode === 'open') {
+      this.totalSlots = slotsBefore(spec.warmupMs + spec.durationMs, spec.processIndex, spec.processCount, spec.totalRate);
+      this.firstWindowSlot = slotsBefore(spec.warmupMs, spec.processIndex, spec.processCount, spec.totalRate);
+    }
 
     let cpuAtWindowStart: NodeJS.CpuUsage | undefined;
     let cpuStartMs = 0;
@@ -200,7 +209,13 @@ export class Generator {
       this.slots.forEach((slot, i) => {
         if (!slot.conn && !slot.reconnectTimer) this.openSlot(i);
       });
-      this.ticker = startTicker(spec.ticker, firstTick, tickMs, () => this.dispatch());
+      if (spec.mode === 'open') {
+        const firstTick = this.startMs + intendedOffsetMs(0, spec.processIndex, spec.processCount, spec.totalRate);
+        const tickMs = this.periodMs * Math.max(1, Math.ceil(spec.minTickUs / 1000 / this.periodMs));
+        this.ticker = startTicker(spec.ticker, firstTick, tickMs, () => this.dispatch());
+      } else {
+        this.startTimer = setTimeout(() => this.dispatch(), Math.max(0, this.startMs - monoNowMs()));
+      }
       this.housekeeping = setInterval(() => {
         const now = monoNowMs();
         if (!cpuAtWindowStart && now >= this.windowStartMs) {
@@ -236,6 +251,7 @@ export class Generator {
   private dispatch(): void {
     if (!this.running || this.stopped) return;
     const now = monoNowMs();
+    if (this.spec.mode === 'closed') return this.dispatchClosed(now);
     const { spec } = this;
     // Notice every slot whose time has come; the gap is the loop's own lag.
     while (this.noticed < this.totalSlots) {
@@ -255,21 +271,34 @@ export class Generator {
       }
       const slotIndex = this.takeFree();
       if (slotIndex < 0) break;
-      const slot = this.slots[slotIndex]!;
-      slot.busy = true;
-      slot.intendedMs = intended;
-      slot.sentMs = now;
-      slot.recorded = recorded;
-      this.inFlight++;
       this.nextSend++;
       if (recorded) {
-        this.sent++;
         const latenessMs = now - intended;
         recordUs(this.lateness, latenessMs * 1000);
         if (latenessMs > this.lateThresholdMs) this.late++;
       }
-      slot.conn!.send();
+      this.sendOn(slotIndex, intended, now, recorded);
     }
+  }
+
+  /** Closed mode: every idle connection sends now, between the start time
+   * and the end of the window. */
+  private dispatchClosed(now: number): void {
+    if (now < this.startMs || now >= this.windowEndMs) return;
+    const recorded = now >= this.windowStartMs;
+    for (let i = this.takeFree(); i >= 0; i = this.takeFree()) this.sendOn(i, now, now, recorded);
+  }
+
+  /** Sends the request on idle slot `i`; latency will count from `intendedMs`. */
+  private sendOn(i: number, intendedMs: number, now: number, recorded: boolean): void {
+    const slot = this.slots[i]!;
+    slot.busy = true;
+    slot.intendedMs = intendedMs;
+    slot.sentMs = now;
+    slot.recorded = recorded;
+    this.inFlight++;
+    if (recorded) this.sent++;
+    slot.conn!.send();
   }
 
   private intendedMs(n: number): number {
@@ -405,7 +434,7 @@ export class Generator {
 
   private release(i: number): void {
     this.free.push(i);
-    if (this.nextSend < this.noticed) this.dispatch();
+    if (this.spec.mode === 'closed' || this.nextSend < this.noticed) this.dispatch();
   }
 
   private countError(kind: string): void {
@@ -447,8 +476,14 @@ export class Generator {
 
   private maybeFinish(now: number): void {
     if (now < this.windowEndMs) return;
-    if (this.noticed < this.totalSlots) return;
     const drainDeadline = this.windowEndMs + this.spec.timeoutMs + 2 * HOUSEKEEPING_MS;
+    if (this.spec.mode === 'closed') {
+      // Requests sent inside the window may complete in the drain.
+      if (this.inFlight > 0 && now < drainDeadline) return;
+      this.finish?.();
+      return;
+    }
+    if (this.noticed < this.totalSlots) return;
     if (this.nextSend < this.totalSlots && now < drainDeadline) return;
     if (this.inFlight > 0 && now < drainDeadline) return;
     // Whatever still waits for a connection after the drain is dropped.
@@ -461,6 +496,7 @@ export class Generator {
     this.running = false;
     this.stopped = true;
     this.ticker?.stop();
+    if (this.startTimer) clearTimeout(this.startTimer);
     if (this.housekeeping) clearInterval(this.housekeeping);
     for (const slot of this.slots) {
       if (slot.reconnectTimer) clearTimeout(slot.reconnectTimer);

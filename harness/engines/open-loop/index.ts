@@ -9,6 +9,9 @@
  * event loop and open-files budget are never the generator's), hands each
  * its share, starts them together, merges their series buckets live and
  * their reports at the end, and kills them on abort or when they overrun.
+ *
+ * The closed-loop engine (../closed-loop.ts) runs through the same parent
+ * and the same generator processes in their closed mode (`runGenerators`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidRunError, UsageError } from '../../../common/errors.js';
 import { PACKAGE_ROOT } from '../../../common/paths.js';
 import { createLatencyHistogram, decodeHistogram, mergeEncodedHistograms } from '../../histogram.js';
-import type { LoadEngine, LoadResult, LoadSpec, SeriesBucket } from '../engine.js';
+import type { EngineName, LoadEngine, LoadResult, LoadSpec, SeriesBucket } from '../engine.js';
 import {
   addCounts,
   bucketCount,
@@ -27,10 +30,19 @@ import {
   emptySeries,
 } from '../result-builder.js';
 import { epochNowMs } from './clock.js';
-import type { BucketReport, ChildMessage, GeneratorReport, GeneratorSpec, ParentMessage, TickerName, TransportName } from './protocol.js';
+import type {
+  BucketReport,
+  ChildMessage,
+  GeneratorReport,
+  GeneratorSpec,
+  LoadModelName,
+  ParentMessage,
+  TickerName,
+  TransportName,
+} from './protocol.js';
 import { assignSourceAddresses, splitEvenly } from './schedule.js';
 
-export type { GeneratorReport, TickerName, TransportName } from './protocol.js';
+export type { GeneratorReport, LoadModelName, TickerName, TransportName } from './protocol.js';
 
 /** Tuning of the open-loop engine. Every field is optional. */
 export interface OpenLoopOptions {
@@ -87,13 +99,17 @@ const STOP_GRACE_MS = 1000;
 
 /** The open-loop engine. `options` tune it; the defaults suit the harness. */
 export function createOpenLoopEngine(options: OpenLoopOptions = {}): LoadEngine {
-  const opts: ResolvedOptions = { ...DEFAULTS, ...stripUndefined(options) };
   return {
     name: 'open-loop',
     loadModel: 'open',
     available: async () => true,
-    run: (spec, signal) => runOpenLoop(spec, opts, signal),
+    run: (spec, signal) => runGenerators('open', spec, options, signal),
   };
+}
+
+/** The engine that runs generators in `mode`. */
+function engineNameOf(mode: LoadModelName): EngineName {
+  return mode === 'open' ? 'open-loop' : 'closed-loop';
 }
 
 /** Path of the compiled generator-process entry, next to this module. */
@@ -108,8 +124,16 @@ interface Child {
   exited: boolean;
 }
 
-async function runOpenLoop(spec: LoadSpec, opts: ResolvedOptions, signal?: AbortSignal): Promise<LoadResult> {
-  const plan = planRun(spec, opts);
+/**
+ * Runs `spec` on forked generator processes sending in `mode` (`open`: the
+ * open-loop engine; `closed`: the closed-loop engine) and merges their
+ * reports into one LoadResult. Throws UsageError on bad input; errors on the
+ * wire are counted, never thrown.
+ */
+export async function runGenerators(mode: LoadModelName, spec: LoadSpec, options: OpenLoopOptions = {}, signal?: AbortSignal): Promise<LoadResult> {
+  const opts: ResolvedOptions = { ...DEFAULTS, ...stripUndefined(options) };
+  const engineName = engineNameOf(mode);
+  const plan = planRun(mode, spec, opts);
   if (signal?.aborted) throw abortError(signal);
 
   const n = plan.specs.length;
@@ -160,7 +184,7 @@ async function runOpenLoop(spec: LoadSpec, opts: ResolvedOptions, signal?: Abort
           clearTimeout(watchdog);
           const plannedMs = opts.startLeadMs + plan.warmupMs + plan.durationMs + plan.timeoutMs;
           watchdog = setTimeout(
-            () => fail(new InvalidRunError('LBB_ERR_GENERATOR_OVERRUN', `open-loop generators did not finish within ${plannedMs + OVERRUN_GRACE_MS} ms`)),
+            () => fail(new InvalidRunError('LBB_ERR_GENERATOR_OVERRUN', `${engineName} generators did not finish within ${plannedMs + OVERRUN_GRACE_MS} ms`)),
             plannedMs + OVERRUN_GRACE_MS,
           );
         }
@@ -180,7 +204,7 @@ async function runOpenLoop(spec: LoadSpec, opts: ResolvedOptions, signal?: Abort
         }
         break;
       case 'fatal':
-        fail(new InvalidRunError(msg.code, `open-loop generator ${child.index} failed: ${msg.message}`));
+        fail(new InvalidRunError(msg.code, `${engineName} generator ${child.index} failed: ${msg.message}`));
         break;
     }
   };
@@ -188,7 +212,7 @@ async function runOpenLoop(spec: LoadSpec, opts: ResolvedOptions, signal?: Abort
   // The children bound their own connect phase; this only catches a hung one.
   const connectBudgetMs = Math.max(plan.timeoutMs, 5000) + spec.connections * 2 + OVERRUN_GRACE_MS;
   watchdog = setTimeout(
-    () => fail(new InvalidRunError('LBB_ERR_GENERATOR_CONNECT', `open-loop generators did not finish connecting within ${connectBudgetMs} ms`)),
+    () => fail(new InvalidRunError('LBB_ERR_GENERATOR_CONNECT', `${engineName} generators did not finish connecting within ${connectBudgetMs} ms`)),
     connectBudgetMs,
   );
   try {
@@ -205,12 +229,12 @@ async function runOpenLoop(spec: LoadSpec, opts: ResolvedOptions, signal?: Abort
         child.stderr = (child.stderr + d).slice(-4000);
       });
       proc.on('message', (m: ChildMessage) => onMessage(child, m));
-      proc.on('error', (err) => fail(new InvalidRunError('LBB_ERR_GENERATOR_SPAWN', `open-loop generator ${child.index}: ${err.message}`, { cause: err })));
+      proc.on('error', (err) => fail(new InvalidRunError('LBB_ERR_GENERATOR_SPAWN', `${engineName} generator ${child.index}: ${err.message}`, { cause: err })));
       proc.on('exit', (code, sig) => {
         child.exited = true;
         if (!child.report) {
           const tail = child.stderr.trim() ? `: ${child.stderr.trim().split('\n').filter((l) => l.trim()).slice(-8).join(' | ')}` : '';
-          fail(new InvalidRunError('LBB_ERR_GENERATOR_EXIT', `open-loop generator ${child.index} exited early (code ${code}, signal ${sig})${tail}`));
+          fail(new InvalidRunError('LBB_ERR_GENERATOR_EXIT', `${engineName} generator ${child.index} exited early (code ${code}, signal ${sig})${tail}`));
         }
       });
       sendTo(child, { type: 'init', spec: gspec });
@@ -229,7 +253,7 @@ async function runOpenLoop(spec: LoadSpec, opts: ResolvedOptions, signal?: Abort
   } catch {
     /* diagnostics only */
   }
-  return mergeReports(spec, plan, reports, series, startEpochMs, opts);
+  return mergeReports(mode, spec, plan, reports, series, startEpochMs, opts);
 }
 
 /** The validated run, split over processes. Throws UsageError on bad input. */
@@ -241,7 +265,7 @@ interface RunPlan {
   timeoutMs: number;
 }
 
-function planRun(spec: LoadSpec, opts: ResolvedOptions): RunPlan {
+function planRun(mode: LoadModelName, spec: LoadSpec, opts: ResolvedOptions): RunPlan {
   const problems: string[] = [];
   let url: URL | undefined;
   try {
@@ -256,7 +280,12 @@ function planRun(spec: LoadSpec, opts: ResolvedOptions): RunPlan {
   const warmupMs = spec.warmupMs ?? 0;
   const seriesIntervalMs = spec.seriesIntervalMs ?? DEFAULT_SERIES_INTERVAL_MS;
   const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (rate === undefined || !(rate > 0) || !Number.isFinite(rate)) problems.push(`rate ${rate}: the open-loop engine needs a target rate > 0 requests/s`);
+  if (mode === 'open' && (rate === undefined || !(rate > 0) || !Number.isFinite(rate))) {
+    problems.push(`rate ${rate}: the open-loop engine needs a target rate > 0 requests/s`);
+  }
+  if (mode === 'closed' && rate !== undefined) {
+    problems.push(`rate ${rate}: the closed-loop engine sends as fast as responses complete and takes no rate cap (use --engine open-loop for a target rate)`);
+  }
   if (!Number.isInteger(processes) || processes < 1) problems.push(`processes ${processes}: expected an integer >= 1`);
   if (!Number.isInteger(spec.connections) || spec.connections < 1) problems.push(`connections ${spec.connections}: expected an integer >= 1`);
   else if (spec.connections < processes) problems.push(`connections ${spec.connections} < processes ${processes}: every process needs a connection`);
@@ -270,13 +299,14 @@ function planRun(spec: LoadSpec, opts: ResolvedOptions): RunPlan {
   if (!(warmupMs >= 0)) problems.push(`warmupMs ${warmupMs}: expected >= 0`);
   if (!(seriesIntervalMs >= 10)) problems.push(`seriesIntervalMs ${seriesIntervalMs}: expected >= 10`);
   if (!(timeoutMs > 0)) problems.push(`timeoutMs ${timeoutMs}: expected > 0`);
-  if (problems.length) throw new UsageError(`open-loop engine: ${problems.join('; ')}`);
+  if (problems.length) throw new UsageError(`${engineNameOf(mode)} engine: ${problems.join('; ')}`);
 
   const host = url!.hostname.replace(/^\[|\]$/g, '');
   const conns = splitEvenly(spec.connections, processes);
   const sources = assignSourceAddresses(spec.sourceAddresses, processes, host);
   const specs = conns.map(
     (connections, k): GeneratorSpec => ({
+      mode,
       processIndex: k,
       processCount: processes,
       url: spec.url,
@@ -284,7 +314,7 @@ function planRun(spec: LoadSpec, opts: ResolvedOptions): RunPlan {
       headers: spec.headers ?? {},
       ...(spec.body === undefined ? {} : { body: spec.body }),
       connections,
-      totalRate: rate!,
+      totalRate: mode === 'open' ? rate! : 0,
       warmupMs,
       durationMs: spec.durationMs,
       seriesIntervalMs,
@@ -325,6 +355,7 @@ function mergeBuckets(parts: BucketReport[], intervalMs: number): { index: numbe
 }
 
 function mergeReports(
+  mode: LoadModelName,
   spec: LoadSpec,
   plan: RunPlan,
   reports: GeneratorReport[],
@@ -373,9 +404,9 @@ function mergeReports(
   };
   if (reasons.length) generator.saturatedReason = reasons.join('; ');
   return buildLoadResult({
-    engine: 'open-loop',
+    engine: engineNameOf(mode),
     engineVersion: engineVersion(opts.transport),
-    loadModel: 'open',
+    loadModel: mode,
     latencyResolutionUs: OPEN_LOOP_RESOLUTION_US,
     spec,
     processes: reports.length,
@@ -390,7 +421,7 @@ function mergeReports(
     series,
     connectionsEstablished: established,
     connectRampMs: rampMs,
-    schedule: { late, dropped, latenessP99Us: lateness.totalCount ? lateness.getValueAtPercentile(99) : 0 },
+    ...(mode === 'open' ? { schedule: { late, dropped, latenessP99Us: lateness.totalCount ? lateness.getValueAtPercentile(99) : 0 } } : {}),
     generator,
   });
 }

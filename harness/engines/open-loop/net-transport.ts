@@ -1,7 +1,9 @@
 /**
  * The raw-socket transport: `net.connect` plus the minimal parser in
  * response-parser.ts. The request bytes are encoded once per run, so a send
- * is one `socket.write` of a shared Buffer.
+ * is one `socket.write` of a shared Buffer. Reads land in one buffer shared
+ * by every connection of the process (`onread`), which the parser only
+ * scans: receiving a large body allocates nothing per read.
  */
 import net from 'node:net';
 import { ResponseParser, ResponseParseError, type ParsedResponse } from './response-parser.js';
@@ -21,6 +23,19 @@ export function encodeRequest(t: RequestTemplate): Buffer {
   }
   const head = Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1');
   return body ? Buffer.concat([head, body]) : head;
+}
+
+/** Size of the shared read buffer, bytes. Larger than libuv's 64 KiB
+ * default so that a large response takes fewer reads (and 'data' callbacks). */
+export const READ_BUFFER_BYTES = 256 * 1024;
+
+let readBuffer: Buffer | undefined;
+/** The process's read buffer. Safe to share: the event loop runs one read
+ * callback at a time and the parser keeps no reference to what it was given.
+ * Handed to `onread` as a Buffer, not a function: Node calls a function and
+ * re-registers its result after every read. */
+function sharedReadBuffer(): Buffer {
+  return (readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
 }
 
 /** A ConnectionFactory of raw-socket connections for `template`. */
@@ -45,7 +60,11 @@ class NetConnection implements Connection {
   /** Set once a failure has been reported, so one close reports once. */
   private failed = false;
   private readonly parser = new ResponseParser();
-  private readonly onData = (chunk: Buffer): void => this.handleData(chunk);
+  private readonly onRead = (nread: number, buf: Uint8Array): boolean => {
+    // `buf` is the shared Buffer handed to onread, hence the cast.
+    if (this.phase !== Phase.Closed) this.handleData((buf as Buffer).subarray(0, nread));
+    return true;
+  };
 
   constructor(
     readonly slot: number,
@@ -60,7 +79,12 @@ class NetConnection implements Connection {
   connect(): void {
     if (this.phase !== Phase.New) return;
     this.phase = Phase.Connecting;
-    const opts: net.NetConnectOpts = { host: this.host, port: this.port, noDelay: true };
+    const opts: net.TcpNetConnectOpts = {
+      host: this.host,
+      port: this.port,
+      noDelay: true,
+      onread: { buffer: sharedReadBuffer(), callback: this.onRead },
+    };
     if (this.localAddress) opts.localAddress = this.localAddress;
     const socket = net.connect(opts);
     this.socket = socket;
@@ -69,7 +93,6 @@ class NetConnection implements Connection {
       this.phase = Phase.Open;
       this.events.onOpen(this);
     });
-    socket.on('data', this.onData);
     socket.on('end', () => this.handleEnd());
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.handleClose());
@@ -147,7 +170,6 @@ class NetConnection implements Connection {
       else if (this.inFlight) this.fail(new Error('closed by peer'));
     }
     this.phase = Phase.Closed;
-    this.socket?.off('data', this.onData);
     this.events.onClosed(this);
   }
 }

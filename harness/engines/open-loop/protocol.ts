@@ -10,6 +10,8 @@
  * child close its sockets and exit at once; any `fatal` ends the run.
  */
 
+import type { LoadResult } from '../engine.js';
+
 /** How a generator connects and sends. `net`: raw sockets and a minimal
  * HTTP/1.1 parser (the default: about 1.6x less CPU per request than undici
  * here, see bench/engines.ts). `undici`: one undici `Client` per connection
@@ -23,8 +25,15 @@ export type TransportName = 'net' | 'undici';
  * latency; less CPU). */
 export type TickerName = 'worker' | 'timer';
 
+/** How a generator sends. `open`: at the intended times of the shared
+ * constant-rate schedule (the open-loop engine). `closed`: each connection
+ * sends its next request as soon as the previous response has completed,
+ * with no schedule (the closed-loop engine). */
+export type LoadModelName = LoadResult['loadModel'];
+
 /** One generator process's share of a LoadSpec. */
 export interface GeneratorSpec {
+  mode: LoadModelName;
   /** 0-based index of this process among `processCount`. */
   processIndex: number;
   processCount: number;
@@ -36,7 +45,8 @@ export interface GeneratorSpec {
   connections: number;
   /** Target rate of the whole run (all processes), requests/s. This process
    * sends every `processCount`-th slot of the shared schedule, starting at
-   * slot `processIndex`, so the merged arrivals stay evenly spaced. */
+   * slot `processIndex`, so the merged arrivals stay evenly spaced.
+   * Open mode only; 0 in closed mode. */
   totalRate: number;
   warmupMs: number;
   durationMs: number;
@@ -82,10 +92,11 @@ export interface GeneratorReport {
   sent: number;
   errors: Record<string, number>;
   statusCounts: Record<string, number>;
-  /** Encoded µs histogram of latency from the intended send time. */
+  /** Encoded µs histogram of latency from the intended send time (closed
+   * mode: from the actual send time). */
   histogram: string;
   /** Encoded µs histogram of send lateness (actual − intended send time),
-   * including waits for a free connection. */
+   * including waits for a free connection. Empty in closed mode. */
   latenessHistogram: string;
   late: number;
   dropped: number;

@@ -9,6 +9,12 @@
  * One parser per connection; responses arrive strictly in request order
  * (no pipelining), so the caller tells it before each request whether the
  * response may have a body (`expect(hasBody)`).
+ *
+ * Bodies are only counted: a body byte is never copied, concatenated or
+ * decoded, so a 1 MiB response costs about as much as its head (the
+ * closed-loop throughput runs depend on this). The parser keeps no reference
+ * to a chunk after `execute` returns, so the caller may reuse one read
+ * buffer for every connection.
  */
 
 /** What one complete response looked like. */
@@ -70,19 +76,47 @@ export class ResponseParser {
    * ResponseParseError on malformed input (the caller drops the connection).
    */
   execute(chunk: Buffer, onResponse: (r: ParsedResponse) => void): void {
-    let buf = chunk;
+    let start = 0;
     if (this.pending) {
-      buf = Buffer.concat([this.pending, chunk]);
+      // Join only the bytes that finish the split token (a head or a chunk
+      // line), never the body that follows it in the same chunk.
+      const pending = this.pending;
       this.pending = undefined;
+      start = this.bytesToFinishToken(pending, chunk);
+      this.parse(Buffer.concat([pending, chunk.subarray(0, start)]), onResponse);
+      if (this.pending) return;
     }
-    let pos = 0;
+    this.parse(chunk, onResponse, start);
+  }
+
+  /**
+   * How many leading bytes of `chunk` complete the token split off in
+   * `pending`: up to and including its delimiter (CRLFCRLF after a head, LF
+   * after a chunk-size or trailer line or a chunk's CR), or all of `chunk`
+   * when the delimiter is not in it.
+   */
+  private bytesToFinishToken(pending: Buffer, chunk: Buffer): number {
+    if (this.state === State.Head) {
+      // The delimiter may straddle the two; the longest overlap ends first.
+      for (let k = 3; k >= 1; k--) {
+        if (pending.length >= k && chunk.length >= 4 - k && endsWithPrefix(pending, k) && startsWithSuffix(chunk, k)) return 4 - k;
+      }
+      const i = chunk.indexOf(CRLFCRLF);
+      return i < 0 ? chunk.length : i + 4;
+    }
+    const i = chunk.indexOf(0x0a);
+    return i < 0 ? chunk.length : i + 1;
+  }
+
+  private parse(buf: Buffer, onResponse: (r: ParsedResponse) => void, start = 0): void {
+    let pos = start;
     while (pos < buf.length) {
       switch (this.state) {
         case State.Head: {
           const end = buf.indexOf(CRLFCRLF, pos);
           if (end < 0) {
             if (buf.length - pos > MAX_HEADER_BYTES) throw new ResponseParseError('header block too large');
-            this.pending = buf.subarray(pos);
+            this.pending = Buffer.from(buf.subarray(pos));
             return;
           }
           const headLen = end + 4 - pos;
@@ -110,7 +144,7 @@ export class ResponseParser {
           const eol = buf.indexOf(0x0a, pos);
           if (eol < 0) {
             if (buf.length - pos > 1024) throw new ResponseParseError('chunk size line too long');
-            this.pending = buf.subarray(pos);
+            this.pending = Buffer.from(buf.subarray(pos));
             return;
           }
           // Chunk extensions after ';' are allowed and ignored.
@@ -137,7 +171,7 @@ export class ResponseParser {
           const b = buf[pos]!;
           if (b === 0x0d) {
             if (pos + 1 >= buf.length) {
-              this.pending = buf.subarray(pos);
+              this.pending = Buffer.from(buf.subarray(pos));
               return;
             }
             if (buf[pos + 1] !== 0x0a) throw new ResponseParseError('missing CRLF after chunk');
@@ -156,7 +190,7 @@ export class ResponseParser {
           const eol = buf.indexOf(0x0a, pos);
           if (eol < 0) {
             if (buf.length - pos > MAX_HEADER_BYTES) throw new ResponseParseError('trailers too large');
-            this.pending = buf.subarray(pos);
+            this.pending = Buffer.from(buf.subarray(pos));
             return;
           }
           const empty = eol === pos || (eol === pos + 1 && buf[pos] === 0x0d);
@@ -257,4 +291,16 @@ export class ResponseParser {
     this.close = false;
     this.remaining = 0;
   }
+}
+
+/** `buf` ends with the first `k` bytes of CRLFCRLF. */
+function endsWithPrefix(buf: Buffer, k: number): boolean {
+  for (let i = 0; i < k; i++) if (buf[buf.length - k + i] !== CRLFCRLF[i]) return false;
+  return true;
+}
+
+/** `buf` starts with the last `4 - k` bytes of CRLFCRLF. */
+function startsWithSuffix(buf: Buffer, k: number): boolean {
+  for (let i = k; i < 4; i++) if (buf[i - k] !== CRLFCRLF[i]) return false;
+  return true;
 }
