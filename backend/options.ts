@@ -71,8 +71,8 @@ export interface BackendOptions {
   /** On close, in-flight requests get this long to finish before their
    * connections are destroyed, ms. Default 2000. */
   drainMs?: number;
-  /** Idle keep-alive connections are closed after this, ms. Default 5000
-   * (above the balancer's default upstream idle timeout of 4000). */
+  /** Idle keep-alive connections are closed after this, ms. Default 65000
+   * (above the balancer's default upstream idle timeout of 60000). */
   keepAliveTimeoutMs?: number;
   /** Add prom-client's default process metrics (CPU, RSS, event-loop lag) to
    * `/metrics`. Default false; `runBackend` turns it on. */

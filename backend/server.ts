@@ -26,8 +26,10 @@ export { BackendStats } from './stats.js';
 
 /** Default time in-flight requests get to finish on close, ms. */
 export const DEFAULT_DRAIN_MS = 2000;
-/** Default keep-alive idle timeout, ms. */
-export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5000;
+/** Default keep-alive idle timeout, ms: above the balancer's 60 s pool idle
+ * timeout, so the client side (the balancer) always closes an idle connection
+ * first and never reuses one the backend is closing. */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** One backend server. */
 export interface BackendServer {

@@ -91,8 +91,10 @@ const PoolSchema = z
     keepAlive: z.boolean().default(true),
     /** Max upstream sockets per backend per worker. Default 128. */
     maxConnections: z.number().int().min(1).max(100_000).default(128),
-    /** Idle upstream sockets are closed after this, ms. Default 4000. */
-    idleTimeoutMs: positiveMs.default(4_000),
+    /** Idle upstream sockets are closed after this, ms. Default 60000 (nginx's
+     * upstream keepalive_timeout). Capped by the backend's own `Keep-Alive:
+     * timeout` hint minus 1 s, so the balancer closes before the backend does. */
+    idleTimeoutMs: positiveMs.default(60_000),
   })
   .prefault({});
 

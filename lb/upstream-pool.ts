@@ -13,6 +13,9 @@ export const UPSTREAM_MAX_HEADER_BYTES = 65_536;
 /** How long a closing pool may finish in-flight requests before it is destroyed, ms. */
 export const POOL_CLOSE_GRACE_MS = 30_000;
 
+/** Margin kept below a backend's advertised keep-alive timeout, ms. */
+export const KEEP_ALIVE_TIMEOUT_THRESHOLD_MS = 1_000;
+
 function noop(): void {}
 
 /** A backend's connection pool. */
@@ -29,6 +32,12 @@ export class UpstreamPool {
       pipelining: 1,
       keepAliveTimeout: lb.pool.idleTimeoutMs,
       keepAliveMaxTimeout: lb.pool.idleTimeoutMs,
+      // undici subtracts this from the server's `Keep-Alive: timeout=N`
+      // hint and uses the smaller of that and idleTimeoutMs. Its default
+      // (2 s) needlessly shortened pooled sockets' lives; idled-out sockets
+      // are reopened on the next burst, a connect inside the request path.
+      // 1 s still closes well before the server does.
+      keepAliveTimeoutThreshold: KEEP_ALIVE_TIMEOUT_THRESHOLD_MS,
       connectTimeout: lb.timeouts.connectMs,
       headersTimeout: lb.timeouts.headersMs,
       bodyTimeout: lb.timeouts.bodyMs,
