@@ -57,7 +57,9 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const s = throughputSettings.parse(ctx.settings);
   const path = `/bytes/${s.responseBytes}`;
   const invalidReasons: string[] = [];
-  const spec = { connections: s.connections, durationMs: s.durationMs, processes: s.processes };
+  // Every generator process needs at least one connection of its own.
+  const processes = Math.min(s.processes, s.connections);
+  const spec = { connections: s.connections, durationMs: s.durationMs, processes };
 
   if (s.warmupMs > 0) await ctx.load('lb warm-up', s.engine, { ...spec, url: lbUrl(ctx, path), durationMs: s.warmupMs });
   const m = await measureLb(ctx, s.engine, { ...spec, url: lbUrl(ctx, path) });
@@ -116,7 +118,7 @@ async function runThroughput(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     metrics,
     tables: [
       {
-        title: `Throughput: ${s.responseBytes}-byte responses, ${s.connections} connections, closed loop (${s.engine}${s.engine === 'closed-loop' ? `, ${s.processes} processes` : ''})`,
+        title: `Throughput: ${s.responseBytes}-byte responses, ${s.connections} connections, closed loop (${s.engine}${s.engine === 'closed-loop' ? `, ${processes} processes` : ''})`,
         columns: ['TARGET', 'GB/s', 'REQ/S', 'CLIENT_BYTES', 'PROM_BYTES', 'P99(ms)', 'GEN_CPU'],
         // lb: both byte counts over the compared span; direct: the whole window.
         rows: [row('lb', lb, m.clientBytes, promBytes), ...(direct ? [row('direct', direct, direct.bytes, undefined)] : [])],
