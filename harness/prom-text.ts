@@ -26,14 +26,16 @@ export function parsePrometheusText(text: string): PromSample[] {
   return out;
 }
 
+/** True when `s` is a sample of `name` whose labels include `match`. */
+export function sampleMatches(s: PromSample, name: string, match: Readonly<Record<string, string>>): boolean {
+  if (s.name !== name) return false;
+  for (const k in match) if (s.labels[k] !== match[k]) return false;
+  return true;
+}
+
 /** Sum of the samples of `name` whose labels include `match`. */
 export function sumSamples(samples: readonly PromSample[], name: string, match: Record<string, string> = {}): number {
   let total = 0;
-  for (const s of samples) {
-    if (s.name !== name) continue;
-    let ok = true;
-    for (const k in match) if (s.labels[k] !== match[k]) ok = false;
-    if (ok) total += s.value;
-  }
+  for (const s of samples) if (sampleMatches(s, name, match)) total += s.value;
   return total;
 }

@@ -7,8 +7,8 @@
 import { request } from 'undici';
 import { InvalidRunError } from '../common/errors.js';
 import { CpuMeter } from './proc-stats.js';
-import { parsePrometheusText } from './prom-text.js';
-import type { PromSample, PromSnapshot, SamplingData, SamplingSession } from './scenario-api.js';
+import { parsePrometheusText, sampleMatches } from './prom-text.js';
+import type { PromSnapshot, SamplingData, SamplingSession } from './scenario-api.js';
 
 /** A scrape must complete within this, ms. */
 export const SCRAPE_TIMEOUT_MS = 2000;
@@ -72,20 +72,14 @@ export function seriesKey(name: string, labels: Readonly<Record<string, string>>
  */
 export function counterDelta(before: PromSnapshot, after: PromSnapshot, name: string, match: Record<string, string> = {}): number {
   const previous = new Map<string, number>();
-  for (const s of before.samples) if (matches(s, name, match)) previous.set(seriesKey(s.name, s.labels), s.value);
+  for (const s of before.samples) if (sampleMatches(s, name, match)) previous.set(seriesKey(s.name, s.labels), s.value);
   let total = 0;
   for (const s of after.samples) {
-    if (!matches(s, name, match)) continue;
+    if (!sampleMatches(s, name, match)) continue;
     const prev = previous.get(seriesKey(s.name, s.labels)) ?? 0;
     total += s.value >= prev ? s.value - prev : s.value;
   }
   return total;
-}
-
-function matches(s: PromSample, name: string, match: Record<string, string>): boolean {
-  if (s.name !== name) return false;
-  for (const k in match) if (s.labels[k] !== match[k]) return false;
-  return true;
 }
 
 /** Options of startSampling. */

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidRunError, UsageError } from '../../../common/errors.js';
 import { PACKAGE_ROOT } from '../../../common/paths.js';
 import { createLatencyHistogram, decodeHistogram, mergeEncodedHistograms } from '../../histogram.js';
+import { isLoopbackHost } from '../../ports.js';
 import type { EngineName, LoadEngine, LoadResult, LoadSpec, SeriesBucket } from '../engine.js';
 import {
   addCounts,
@@ -274,7 +275,7 @@ function planRun(mode: LoadModelName, spec: LoadSpec, opts: ResolvedOptions): Ru
     problems.push(`url ${JSON.stringify(spec.url)} is not a URL`);
   }
   if (url && url.protocol !== 'http:') problems.push(`url ${JSON.stringify(spec.url)}: only http: is supported`);
-  if (url && !isLoopback(url.hostname)) problems.push(`url ${JSON.stringify(spec.url)}: load goes to loopback only (127.0.0.0/8, ::1, localhost)`);
+  if (url && !isLoopbackHost(url.hostname)) problems.push(`url ${JSON.stringify(spec.url)}: load goes to loopback only (127.0.0.0/8, ::1, localhost)`);
   const processes = spec.processes ?? 1;
   const rate = spec.rate;
   const warmupMs = spec.warmupMs ?? 0;
@@ -330,11 +331,6 @@ function planRun(mode: LoadModelName, spec: LoadSpec, opts: ResolvedOptions): Ru
     }),
   );
   return { specs, warmupMs, durationMs: spec.durationMs, seriesIntervalMs, timeoutMs };
-}
-
-function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 function mergeBuckets(parts: BucketReport[], intervalMs: number): { index: number; bucket: SeriesBucket } {
