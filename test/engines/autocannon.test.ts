@@ -1,53 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createAutocannonEngine } from '../../harness/engines/autocannon.js';
 import { classifyError } from '../../harness/engines/autocannon-protocol.js';
 import type { LoadResult } from '../../harness/engines/engine.js';
 import { decodeHistogram } from '../../harness/histogram.js';
 import { childPids } from '../../harness/proc-stats.js';
 import { UsageError } from '../../common/errors.js';
-
-interface Seen {
-  method: string;
-  header?: string;
-  body: string;
-}
-
-/** A real server on 127.0.0.1:0: every `status503Every`-th response is a 503,
- * every `rstEvery`-th request is answered with a TCP RST. */
-async function startServer(opts: { status503Every?: number; rstEvery?: number } = {}) {
-  let n = 0;
-  const seen: Seen[] = [];
-  const server = http.createServer((req, res) => {
-    n++;
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      if (seen.length < 10) seen.push({ method: req.method ?? '', header: req.headers['x-lbbench-test'] as string | undefined, body });
-      if (opts.rstEvery && n % opts.rstEvery === 0) {
-        req.socket.resetAndDestroy();
-        return;
-      }
-      res.statusCode = opts.status503Every && n % opts.status503Every === 0 ? 503 : 200;
-      res.end('hello\n');
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { startScriptedServer, type ScriptedServer } from './scripted-server.js';
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
@@ -58,12 +17,12 @@ function autocannonChildren(): number[] {
 }
 
 describe('autocannon engine', () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: ScriptedServer;
   let result: LoadResult;
   const buckets: unknown[] = [];
 
   before(async () => {
-    server = await startServer({ status503Every: 5 });
+    server = await startScriptedServer({ status503Every: 5 });
     result = await createAutocannonEngine().run({
       url: server.url,
       method: 'post',
@@ -133,7 +92,7 @@ describe('autocannon engine', () => {
 
 describe('autocannon engine: errors and limits', () => {
   test('connection resets are counted as reset errors', async (t) => {
-    const server = await startServer({ rstEvery: 10 });
+    const server = await startScriptedServer({ rstEvery: 10 });
     t.after(() => server.close());
     const r = await createAutocannonEngine().run({ url: server.url, connections: 5, durationMs: 1000 });
     assert.ok(r.requests > 0);
@@ -142,7 +101,7 @@ describe('autocannon engine: errors and limits', () => {
   });
 
   test('rate caps the requests and the connections (autocannon overallRate)', async (t) => {
-    const server = await startServer();
+    const server = await startScriptedServer();
     t.after(() => server.close());
     const r = await createAutocannonEngine().run({ url: server.url, connections: 10, durationMs: 2000, rate: 5 });
     assert.equal(r.spec.rate, 5);
@@ -151,7 +110,7 @@ describe('autocannon engine: errors and limits', () => {
   });
 
   test('flags a generator over its CPU limit as saturated', async (t) => {
-    const server = await startServer();
+    const server = await startScriptedServer();
     t.after(() => server.close());
     const r = await createAutocannonEngine({ generatorCpuLimitPercent: 1 }).run({ url: server.url, connections: 5, durationMs: 1000 });
     assert.equal(r.generator.saturated, true);
@@ -159,7 +118,7 @@ describe('autocannon engine: errors and limits', () => {
   });
 
   test('an abort rejects and stops the child', async (t) => {
-    const server = await startServer();
+    const server = await startScriptedServer();
     t.after(() => server.close());
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);

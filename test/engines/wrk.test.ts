@@ -1,7 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   createWrkEngine,
   findOnPath,
@@ -14,48 +12,10 @@ import {
 import type { LoadResult } from '../../harness/engines/engine.js';
 import { decodeHistogram } from '../../harness/histogram.js';
 import { UsageError } from '../../common/errors.js';
+import { startScriptedServer, type ScriptedServer } from './scripted-server.js';
 
 const WRK_MISSING = findOnPath('wrk') === undefined ? 'wrk is not on PATH (apt-get install -y wrk)' : false;
 
-interface Seen {
-  method: string;
-  header?: string;
-  body: string;
-}
-
-/** A real server on 127.0.0.1:0: every `status503Every`-th response is a
- * 503, every `rstEvery`-th request gets a TCP RST. */
-async function startServer(opts: { status503Every?: number; rstEvery?: number } = {}) {
-  let n = 0;
-  const seen: Seen[] = [];
-  const server = http.createServer((req, res) => {
-    n++;
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      if (seen.length < 10) seen.push({ method: req.method ?? '', header: req.headers['x-lbbench-test'] as string | undefined, body });
-      if (opts.rstEvery && n % opts.rstEvery === 0) {
-        req.socket.resetAndDestroy();
-        return;
-      }
-      res.statusCode = opts.status503Every && n % opts.status503Every === 0 ? 503 : 200;
-      res.end('hello\n');
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 describe('wrk engine: pure parts', () => {
   test('luaString escapes quotes, backslashes, control and non-ASCII bytes', () => {
@@ -104,11 +64,11 @@ describe('wrk engine: pure parts', () => {
 });
 
 describe('wrk engine: real runs', { skip: WRK_MISSING }, () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: ScriptedServer;
   let result: LoadResult;
 
   before(async () => {
-    server = await startServer({ status503Every: 5 });
+    server = await startScriptedServer({ status503Every: 5 });
     result = await createWrkEngine().run({
       url: server.url,
       method: 'POST',
@@ -152,7 +112,7 @@ describe('wrk engine: real runs', { skip: WRK_MISSING }, () => {
   });
 
   test('connection resets are counted', async (t) => {
-    const rst = await startServer({ rstEvery: 10 });
+    const rst = await startScriptedServer({ rstEvery: 10 });
     t.after(() => rst.close());
     const r = await createWrkEngine().run({ url: rst.url, connections: 4, durationMs: 1000 });
     assert.ok(r.requests > 0);
