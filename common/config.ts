@@ -182,6 +182,10 @@ export const ThresholdSchema = z.strictObject({
   /** k6-style expression over the scenario's metrics, e.g. `p99_ms_c1000 < 20`. */
   target: thresholdExpr,
   excellent: thresholdExpr.optional(),
+  /** When true, a metric the run did not produce gives N/A ("not measured")
+   * instead of making the scenario INVALID (exit 3). Default false: a gated
+   * threshold must be measured. */
+  optional: z.boolean().optional(),
 });
 export type ThresholdConfig = z.output<typeof ThresholdSchema>;
 
@@ -249,15 +253,27 @@ export function deepFreeze<T>(value: T): T {
  * listing every problem with file, line, path, value and expectation.
  */
 export function loadConfig(file: string): LbbenchConfig {
-  return deepFreeze(validateYaml(readYamlFile(file), ConfigSchema));
+  return validateConfigSource(readYamlFile(file));
 }
 
 /** Same as loadConfig, from text (tests, SIGHUP reload). */
 export function parseConfigText(file: string, text: string): LbbenchConfig {
-  return deepFreeze(validateYaml(parseYamlText(file, text), ConfigSchema));
+  return validateConfigSource(parseYamlText(file, text));
 }
+
+/** The YAML each loaded config came from, so later checks (thresholds
+ * against the scenarios' metrics) can name the file and line. */
+const SOURCES = new WeakMap<LbbenchConfig, YamlSource>();
 
 /** Validates an already-parsed YAML source. */
 export function validateConfigSource(source: YamlSource): LbbenchConfig {
-  return deepFreeze(validateYaml(source, ConfigSchema));
+  const config = deepFreeze(validateYaml(source, ConfigSchema));
+  SOURCES.set(config, source);
+  return config;
+}
+
+/** The YAML source a config was loaded from; undefined for a config built
+ * in code (then messages name no line). */
+export function configSource(config: LbbenchConfig): YamlSource | undefined {
+  return SOURCES.get(config);
 }

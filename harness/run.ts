@@ -33,7 +33,9 @@ import type {
   ScenarioOutcome,
   ScenarioResult,
   ScenarioRunner,
+  Verdict,
 } from './scenario-api.js';
+import type { ScenarioAttempt } from './repeats.js';
 import type { LoadedScenario } from './scenario-file.js';
 import type { ManagedServices, ServiceExit } from './services.js';
 
@@ -56,6 +58,14 @@ export interface RunOptions {
   quick?: boolean;
   /** Threshold profile from `config.profiles`, e.g. `ci`. */
   thresholdProfile?: string;
+  /** Every scenario the config's thresholds may name (bundled, the
+   * scenarios directory, files given). Default: the bundled scenarios and
+   * `scenarios`. */
+  knownScenarios?: readonly LoadedScenario[];
+  /** A NOISY verdict fails the run (exit 1) instead of a warning. Default false. */
+  noisyFails?: boolean;
+  /** Runs of each scenario (`--repeat N`); verdicts on the medians. Default 1. */
+  repeat?: number;
   /** Use running services instead of starting them. Default false. */
   attach?: boolean;
   /** Run every load with this engine instead of the scenario's choice. */
@@ -89,13 +99,19 @@ export interface RunOutcome {
  * expression parsed) and the `--engine` override. Throws UsageError or
  * InputError (exit 2).
  */
-export async function planRun(opts: Pick<RunOptions, 'config' | 'scenarios' | 'quick' | 'thresholdProfile' | 'engine'>): Promise<PlannedScenario[]> {
-  const [{ scenarioSettings }, { SCENARIO_KINDS }, { resolveThresholds, judge }] = await Promise.all([
+export async function planRun(
+  opts: Pick<RunOptions, 'config' | 'scenarios' | 'quick' | 'thresholdProfile' | 'engine' | 'knownScenarios'>,
+): Promise<PlannedScenario[]> {
+  const [{ scenarioSettings, listScenarios }, { SCENARIO_KINDS }, { resolveThresholds, judge }, { configThresholdIssues }] = await Promise.all([
     import('./scenario-file.js'),
     import('./scenarios/index.js'),
     import('./thresholds.js'),
+    import('./threshold-check.js'),
   ]);
-  const issues: InputError['issues'][number][] = [];
+  // Every threshold of the config and its profiles must name a known
+  // scenario and a metric that scenario's kind produces, whichever scenarios
+  // this run selects: a misspelt threshold is an error, not a silent pass.
+  const issues: InputError['issues'][number][] = configThresholdIssues(opts.config, opts.knownScenarios ?? [...listScenarios(), ...opts.scenarios]);
   const planned: PlannedScenario[] = [];
   for (const scenario of opts.scenarios) {
     const kind = (SCENARIO_KINDS as Record<string, { run: ScenarioRunner } | undefined>)[scenario.kind];
@@ -104,8 +120,8 @@ export async function planRun(opts: Pick<RunOptions, 'config' | 'scenarios' | 'q
       continue;
     }
     const thresholds = resolveThresholds(opts.config, scenario.name, scenario.thresholds, opts.thresholdProfile);
-    // judge() parses every expression; over no metrics it only SKIPs, so this
-    // fails exactly when an expression is malformed.
+    // judge() parses every expression; over no metrics every verdict is N/A,
+    // so this throws exactly when an expression is malformed.
     judge(scenario.name, {}, thresholds);
     planned.push({ scenario, settings: scenarioSettings(scenario, opts.quick === true), thresholds, runner: kind.run });
   }
@@ -160,11 +176,18 @@ export function makeRunId(startedAtMs: number, quick: boolean): string {
   return `${iso}-${quick ? 'quick' : 'full'}`;
 }
 
-/** The exit code of a run: 3 when interrupted or any scenario is not `ok`,
- * else 1 when any verdict FAILed, else 0. */
-export function runExitCode(scenarios: readonly Pick<ScenarioResult, 'status' | 'verdicts'>[], interrupted: boolean): ExitCodeValue {
-  if (interrupted || scenarios.some((s) => s.status !== 'ok')) return ExitCode.INVALID_RUN;
-  if (scenarios.some((s) => s.verdicts.some((v) => v.verdict === 'FAIL'))) return ExitCode.THRESHOLD_FAILED;
+/** The exit code of a run: 3 when interrupted, any scenario is not `ok`
+ * or a verdict is SKIP (schema-1: an unmeasured threshold never passes),
+ * else 1 when any verdict FAILed (or was NOISY with `noisyFails`), else 0.
+ * N/A verdicts (unavailable, or optional and not measured) do not count. */
+export function runExitCode(
+  scenarios: readonly Pick<ScenarioResult, 'status' | 'verdicts'>[],
+  interrupted: boolean,
+  opts: { noisyFails?: boolean } = {},
+): ExitCodeValue {
+  const any = (level: Verdict['verdict']): boolean => scenarios.some((s) => s.verdicts.some((v) => v.verdict === level));
+  if (interrupted || scenarios.some((s) => s.status !== 'ok') || any('SKIP')) return ExitCode.INVALID_RUN;
+  if (any('FAIL') || (opts.noisyFails === true && any('NOISY'))) return ExitCode.THRESHOLD_FAILED;
   return ExitCode.OK;
 }
 
@@ -204,7 +227,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   }
 
   const interrupted = opts.signal.aborted;
-  const exitCode = runExitCode(scenarios, interrupted);
+  const exitCode = runExitCode(scenarios, interrupted, { noisyFails: opts.noisyFails === true });
   const [{ buildSummary }, { renderSummaryTerminal }, { writeReports }] = await Promise.all([
     import('./report/summary.js'),
     import('./report/terminal.js'),
@@ -213,7 +236,8 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const summary = buildSummary(scenarios);
   const runId = uniqueRunId(makeRunId(startedAtMs, quick), opts.reportsDir);
   const run: RunResult = {
-    schemaVersion: 1,
+    schemaVersion: 2,
+    repeat: opts.repeat ?? 1,
     runId,
     startedAt: new Date(startedAtMs).toISOString(),
     finishedAt: new Date(now()).toISOString(),
@@ -273,7 +297,24 @@ class ScenarioRecorder {
   }
 }
 
+/**
+ * One scenario, `opts.repeat` times (loop order scenario -> repeat; a
+ * target loop goes inside the repeat loop, so targets interleave), folded
+ * into one result by foldAttempts. Ctrl-C stops after the current repeat.
+ */
 async function runScenario(p: PlannedScenario, services: ManagedServices, opts: RunOptions): Promise<ScenarioResult> {
+  const repeats = opts.repeat ?? 1;
+  const attempts: ScenarioAttempt[] = [];
+  for (let i = 0; i < repeats; i++) {
+    if (i > 0 && opts.signal.aborted) break;
+    attempts.push(await runAttempt(p, services, opts, repeats > 1 ? ` (repeat ${i + 1}/${repeats})` : ''));
+  }
+  const { foldAttempts } = await import('./repeats.js');
+  return foldAttempts(p.scenario, p.settings, p.thresholds, attempts);
+}
+
+/** One run of the scenario's runner, with its own sanity gates and sampling. */
+async function runAttempt(p: PlannedScenario, services: ManagedServices, opts: RunOptions, repeatLabel: string): Promise<ScenarioAttempt> {
   const { scenario } = p;
   const now = opts.now ?? Date.now;
   const startedAtMs = now();
@@ -295,7 +336,7 @@ async function runScenario(p: PlannedScenario, services: ManagedServices, opts: 
   const hasOverrides = overrides !== undefined && Object.keys(overrides).length > 0;
   let session: SamplingSession | undefined;
   try {
-    rec.log(`-- ${scenario.name}: ${scenario.description}`);
+    rec.log(`-- ${scenario.name}${repeatLabel}: ${scenario.description}`);
     await ensureRunning(services, rec);
     if (hasOverrides) {
       rec.log(`restarting the balancer with ${JSON.stringify(overrides)}`);
@@ -331,29 +372,17 @@ async function runScenario(p: PlannedScenario, services: ManagedServices, opts: 
 
   for (const r of outcome?.invalidReasons ?? []) rec.invalid(r);
   if (status === 'ok' && rec.invalidReasons.length > 0) status = 'invalid';
-
-  const { judge } = await import('./thresholds.js');
-  const metrics = outcome?.metrics ?? {};
-  const result: ScenarioResult = {
-    name: scenario.name,
-    description: scenario.description,
+  return {
     status,
     ...(error !== undefined ? { error } : {}),
-    settings: p.settings,
-    thresholds: p.thresholds,
-    // An interrupted scenario is not judged: its numbers are incomplete.
-    verdicts: status === 'interrupted' ? [] : judge(scenario.name, metrics, p.thresholds),
-    startedAt: new Date(startedAtMs).toISOString(),
-    durationMs: now() - startedAtMs,
+    ...(outcome ? { outcome } : {}),
     lines: rec.lines,
     loads: rec.loads,
-    metrics,
-    tables: outcome?.tables ?? [],
     invalidReasons: rec.invalidReasons,
-    details: outcome?.details ?? {},
     ...(sampling ? { sampling } : {}),
+    startedAtMs,
+    durationMs: now() - startedAtMs,
   };
-  return result;
 }
 
 function describeDeath(e: ServiceExit): string {

@@ -116,12 +116,27 @@ export interface ScenarioOutcome {
   invalidReasons: string[];
   /** Anything else worth keeping in the JSON (timelines, spectra, events). */
   details: Record<string, unknown>;
+  /** Metric name -> why the current target cannot provide it (e.g.
+   * `detection_ms`: "nginx open source has no health gauge"). A threshold on
+   * such a metric is judged N/A with that reason instead of INVALID. */
+  unavailable?: Record<string, string>;
 }
 
 /** A scenario implementation. One file per kind in harness/scenarios/. */
 export type ScenarioRunner = (ctx: ScenarioContext) => Promise<ScenarioOutcome>;
 
-export type VerdictLevel = 'EXCELLENT' | 'PASS' | 'FAIL' | 'SKIP';
+/**
+ * - EXCELLENT, PASS, FAIL: the (median) value against the target.
+ * - NOISY: judged over repeats, the middle half of the repeats (q1..q3)
+ *   straddles the target: neither PASS nor FAIL (exit 0 with a warning,
+ *   exit 1 with `--noisy-fails`).
+ * - N/A: not judged; `reason` says why (the target cannot measure it, or an
+ *   `optional: true` threshold whose metric was not measured). A gated
+ *   threshold whose metric is missing is N/A too, and makes the scenario
+ *   INVALID (exit 3).
+ * - SKIP: only in schema-1 results (the metric was absent); counts as INVALID.
+ */
+export type VerdictLevel = 'EXCELLENT' | 'PASS' | 'FAIL' | 'NOISY' | 'N/A' | 'SKIP';
 
 export interface Verdict {
   scenario: string;
@@ -132,6 +147,30 @@ export interface Verdict {
   measured?: number;
   metric: string;
   verdict: VerdictLevel;
+  /** Why the verdict is N/A or NOISY, e.g. `not measured`, or the spread. */
+  reason?: string;
+}
+
+/** Spread of one metric over a scenario's repeats. `cv` is the coefficient
+ * of variation (sample standard deviation / mean; 0 when the mean is 0);
+ * quartiles by linear interpolation (R type 7, numpy's default). */
+export interface MetricStats {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+  q1: number;
+  q3: number;
+  iqr: number;
+  cv: number;
+}
+
+/** One repeat's raw data, kept in `ScenarioResult.repeats`. */
+export interface RepeatData {
+  loads: { label: string; result: LoadResult }[];
+  lines: string[];
+  metrics: Record<string, number>;
+  details: Record<string, unknown>;
 }
 
 /** The scenario's part of the result JSON. */
@@ -151,11 +190,23 @@ export interface ScenarioResult extends ScenarioOutcome {
   /** Every load run, by label. */
   loads: { label: string; result: LoadResult }[];
   sampling?: SamplingData;
+  /** The target's name (targets stream); default `lbbench`. */
+  target?: string;
+  /** With `--repeat N` (N > 1): every repeat's value of every metric, in run
+   * order; `metrics` then holds the medians. */
+  samples?: Record<string, number[]>;
+  /** With `--repeat N` (N > 1): the spread of each metric over the repeats. */
+  stats?: Record<string, MetricStats>;
+  /** With `--repeat N` (N > 1): each repeat's raw data, in run order. */
+  repeats?: RepeatData[];
 }
 
 /** The whole `reports/<run-id>.json`. */
 export interface RunResult {
-  schemaVersion: 1;
+  /** 2 since round 2 (repeats, targets, N/A and NOISY); 1 files still render. */
+  schemaVersion: 1 | 2;
+  /** Repeats of every scenario (`--repeat N`). Default 1. */
+  repeat?: number;
   runId: string;
   startedAt: string;
   finishedAt: string;

@@ -22,10 +22,10 @@ import { z } from 'zod';
 import { LbConfigSchema, ThresholdSchema, type LbConfig, type ThresholdConfig } from '../common/config.js';
 import { InputError, UsageError, type InputIssue } from '../common/errors.js';
 import { SCENARIOS_DIR } from '../common/paths.js';
-import { parseThresholdExpr } from '../common/threshold-expr.js';
 import { formatPath, readYamlFile, validateYaml, zodIssuesToInputIssues, type YamlSource } from '../common/yaml-source.js';
 import type { DeepPartial } from './scenario-api.js';
-import { kindProducesMetric, SCENARIO_KINDS } from './scenarios/index.js';
+import { SCENARIO_KINDS } from './scenarios/index.js';
+import { thresholdMetricIssues } from './threshold-check.js';
 
 /** A validated scenario file. */
 export interface LoadedScenario {
@@ -142,26 +142,6 @@ function lbIssues(source: YamlSource, lb: Record<string, unknown>): InputIssue[]
   return parsed.success ? [] : issuesUnder(source, ['lb'], parsed.error.issues);
 }
 
-function thresholdIssues(source: YamlSource, kind: string, thresholds: readonly ThresholdConfig[]): InputIssue[] {
-  const out: InputIssue[] = [];
-  thresholds.forEach((t, i) => {
-    for (const field of ['target', 'excellent'] as const) {
-      const text = t[field];
-      if (text === undefined) continue;
-      const expr = parseThresholdExpr(text);
-      if ('error' in expr || kindProducesMetric(kind, expr.metric)) continue;
-      const p = ['thresholds', i, field];
-      out.push({
-        file: source.file,
-        line: source.lineOf(p),
-        path: formatPath(p),
-        message: `metric "${expr.metric}" is not produced by scenarios of kind ${kind} (they produce: ${SCENARIO_KINDS[kind]!.metrics.join(', ')})`,
-      });
-    }
-  });
-  return out;
-}
-
 /**
  * Loads and validates one scenario file. Throws InputError (exit 2) listing
  * every problem with file, line and field path: YAML syntax, the file's
@@ -174,7 +154,7 @@ export function loadScenarioFile(file: string): LoadedScenario {
   const issues = [
     ...settingsIssues(source, head.kind, head.settings, head.quick),
     ...lbIssues(source, head.lb),
-    ...thresholdIssues(source, head.kind, head.thresholds),
+    ...thresholdMetricIssues(source, ['thresholds'], head.kind, head.thresholds),
   ];
   if (issues.length > 0) {
     issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));

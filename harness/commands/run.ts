@@ -4,6 +4,7 @@
  * exit status.
  */
 import { Command, Option } from 'commander';
+import { UsageError } from '../../common/errors.js';
 import { CONFIG_OPTION_HELP } from '../config-path.js';
 import type { EngineName } from '../engines/engine.js';
 import { requestExitCode } from './exit-status.js';
@@ -17,19 +18,33 @@ before anything starts), boots the backends and the balancer (or uses running
 ones with --attach), runs each scenario, prints its tables and the summary,
 and writes reports/<run-id>.json (the source of truth) and .md.
 
+Repeats: --repeat N runs each scenario N times (loop order scenario, then
+repeat, then target) and judges the median of each metric. The report gives
+per metric the median, min/max, IQR and coefficient of variation, and the
+JSON keeps every sample. A verdict is NOISY when the target holds at one end
+of the repeats' interquartile range and not at the other: neither PASS nor
+FAIL. NOISY exits 0 with a warning, or 1 with --noisy-fails.
+
+Thresholds: every threshold (config, profile, scenario file) must name a
+known scenario and a metric its kind produces (exit 2 otherwise). A
+threshold whose metric was not measured makes the scenario INVALID (exit 3)
+unless it says optional: true (then N/A).
+
 Exit codes:
-  0  every threshold held
-  1  a threshold failed
+  0  every threshold held (N/A and, without --noisy-fails, NOISY do not fail)
+  1  a threshold failed (or was NOISY, with --noisy-fails)
   2  bad usage, config or scenario file; nothing was started
   3  the run is INVALID: a port was busy, a service did not start or died,
      the generator saturated, the connections were not established, the
-     errors exceeded the scenario's allowance, a scenario errored, or Ctrl-C
+     errors exceeded the scenario's allowance, a scenario errored, a gated
+     threshold could not be measured, or Ctrl-C
      interrupted the run (a partial report of the finished scenarios is
      still written)
 
 Examples:
   $ lbbench run all                       # every scenario, full settings
   $ lbbench run all --quick --profile ci  # the CI gate (~5 minutes)
+  $ lbbench run latency_percentiles --quick --repeat 5
   $ lbbench run latency_percentiles throughput --quick
   $ lbbench run failover --reports-dir /tmp/reports
   $ lbbench run ./my-scenario.yaml --scenarios-dir ./my-scenarios
@@ -46,6 +61,15 @@ interface RunFlags {
   reportsDir?: string;
   scenariosDir?: string;
   verbose: boolean;
+  repeat: string;
+  noisyFails: boolean;
+}
+
+/** Parses `--repeat`: an integer 1..100. */
+export function parseRepeat(text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || n < 1 || n > 100) throw new UsageError(`--repeat: ${JSON.stringify(text)} (expected an integer from 1 to 100)`);
+  return n;
 }
 
 /** The `run` verb. */
@@ -61,24 +85,31 @@ export function runCommand(deps: LongRunningDeps): Command {
     .option('--reports-dir <dir>', 'where reports are written (default: harness.reportsDir of the config)')
     .option('--scenarios-dir <dir>', 'where scenario names are looked up (default: the bundled scenarios/)')
     .option('-v, --verbose', "stream the services' stdout too (stderr is always shown)", false)
+    .option('-n, --repeat <N>', 'run each scenario N times; verdicts on the medians, NOISY when the repeats straddle a target', '1')
+    .option('--noisy-fails', 'a NOISY verdict fails the run (exit 1) instead of a warning', false)
     .addHelpText('after', HELP_AFTER)
     .action(async (names: string[], flags: RunFlags) => {
       const stdout = deps.stdout ?? process.stdout;
       const stderr = deps.stderr ?? process.stderr;
-      const [{ resolveConfigFile, describeConfigChoice }, { loadConfig }, { runBenchmark, planRun, selectScenarios }] = await Promise.all([
+      const [{ resolveConfigFile, describeConfigChoice }, { loadConfig }, { runBenchmark, planRun, selectScenarios }, { listScenarios }] = await Promise.all([
         import('../config-path.js'),
         import('../../common/config.js'),
         import('../run.js'),
+        import('../scenario-file.js'),
       ]);
       // Everything that can be wrong with the input is found before a
       // process starts: config, scenario files, thresholds, engine.
       const choice = resolveConfigFile(flags.config);
       const config = loadConfig(choice.file);
       const scenarios = await selectScenarios(names, flags.scenariosDir);
+      const repeat = parseRepeat(flags.repeat);
       const runOpts = {
         config,
         scenarios,
+        knownScenarios: [...listScenarios(), ...(flags.scenariosDir !== undefined ? listScenarios(flags.scenariosDir) : []), ...scenarios],
         quick: flags.quick,
+        repeat,
+        noisyFails: flags.noisyFails,
         ...(flags.profile !== undefined ? { thresholdProfile: flags.profile } : {}),
         ...(flags.engine !== undefined ? { engine: flags.engine } : {}),
       };
@@ -100,6 +131,12 @@ export function runCommand(deps: LongRunningDeps): Command {
         },
       });
       if (outcome.run.interrupted) stderr.write('lbbench: interrupted; the report holds the scenarios that finished (exit 3)\n');
+      for (const v of outcome.run.scenarios.flatMap((sc) => sc.verdicts).filter((x) => x.verdict === 'NOISY')) {
+        stderr.write(
+          `lbbench: ${flags.noisyFails ? 'error' : 'warning'}: ${v.scenario} "${v.name}" is NOISY: ${v.reason ?? ''}; ` +
+            `${flags.noisyFails ? 'failing (--noisy-fails)' : 'not failing (pass --noisy-fails to fail)'}; more --repeat narrows it\n`,
+        );
+      }
       requestExitCode(outcome.exitCode);
     });
 }

@@ -20,7 +20,9 @@ Without files, checks the config (--config, else ./config.yaml, else the
 bundled one) and every bundled scenario. A file whose top level has an \`lb\`
 key is checked as a config, any other as a scenario. Scenarios are also
 checked against the config: their kind, and every threshold that applies to
-them (config, scenario file and each profile).
+them (config, scenario file and each profile). Every threshold of a config
+and its profiles must name a known scenario (bundled or given) and a metric
+that scenario's kind produces; the message lists the known metrics.
 
 Prints "ok <file>" per valid file and exits 0; otherwise lists every problem
 as file:line: field: message and exits 2.
@@ -40,12 +42,13 @@ export function validateCommand(io: ValidateIo = { stdout: process.stdout }): Co
     .option('-c, --config <file>', CONFIG_OPTION_HELP)
     .addHelpText('after', HELP_AFTER)
     .action(async (files: string[], opts: { config?: string }) => {
-      const [{ resolveConfigFile }, { loadConfig }, { readYamlFile }, { loadScenarioFile }, { planRun }] = await Promise.all([
+      const [{ resolveConfigFile }, { loadConfig }, { readYamlFile }, { loadScenarioFile }, { planRun }, { configThresholdIssues }] = await Promise.all([
         import('../config-path.js'),
         import('../../common/config.js'),
         import('../../common/yaml-source.js'),
         import('../scenario-file.js'),
         import('../run.js'),
+        import('../threshold-check.js'),
       ]);
       const issues: InputIssue[] = [];
       const collect = (file: string, err: unknown): void => {
@@ -74,16 +77,15 @@ export function validateCommand(io: ValidateIo = { stdout: process.stdout }): Co
         }
       }
 
-      let config: LbbenchConfig | undefined;
+      const configs: { file: string; config: LbbenchConfig }[] = [];
       for (const file of configFiles) {
         try {
-          const c = loadConfig(file);
-          config ??= c;
-          io.stdout.write(`ok  ${file}\n`);
+          configs.push({ file, config: loadConfig(file) });
         } catch (err) {
           collect(file, err);
         }
       }
+      let config: LbbenchConfig | undefined = configs[0]?.config;
       if (config === undefined && configFiles.length === 0) {
         // Only scenarios given: check them against the default config.
         try {
@@ -103,12 +105,25 @@ export function validateCommand(io: ValidateIo = { stdout: process.stdout }): Co
           return [];
         }
       });
+      // The scenarios a config's thresholds may name: the bundled ones and those given.
+      const known = [...bundledScenarioFiles().flatMap((file) => {
+        try {
+          return [loadScenarioFile(file)];
+        } catch {
+          return [];
+        }
+      }), ...scenarios];
+      for (const { file, config: c } of configs) {
+        const problems = configThresholdIssues(c, known);
+        if (problems.length > 0) issues.push(...problems);
+        else io.stdout.write(`ok  ${file}\n`);
+      }
       for (const scenario of scenarios) {
         try {
           if (config) {
             const profiles = [undefined, ...Object.keys(config.profiles)];
             for (const thresholdProfile of profiles) {
-              await planRun({ config, scenarios: [scenario], ...(thresholdProfile !== undefined ? { thresholdProfile } : {}) });
+              await planRun({ config, scenarios: [scenario], knownScenarios: known, ...(thresholdProfile !== undefined ? { thresholdProfile } : {}) });
             }
           }
           io.stdout.write(`ok  ${scenario.file} (${scenario.name})\n`);
@@ -116,6 +131,14 @@ export function validateCommand(io: ValidateIo = { stdout: process.stdout }): Co
           collect(scenario.file, err);
         }
       }
+      // planRun reports the config's threshold problems again for each scenario.
+      const seen = new Set<string>();
+      const unique = issues.filter((i) => {
+        const key = `${i.file}|${i.line ?? ''}|${i.path}|${i.message}`;
+        return !seen.has(key) && (seen.add(key), true);
+      });
+      issues.length = 0;
+      issues.push(...unique);
       if (issues.length > 0) throw new InputError(issues);
     });
 }

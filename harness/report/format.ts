@@ -34,9 +34,11 @@ export function formatUs(us: number): string {
   return `${formatNumber(us / 1_000_000)} s`;
 }
 
-/** The verdict's measured value, or `—` when SKIPped. */
+/** The verdict's measured value (`—` when not measured), with the reason
+ * of an N/A or NOISY verdict in parentheses. */
 export function formatMeasured(v: Verdict): string {
-  return v.measured === undefined ? '—' : formatNumber(v.measured);
+  const value = v.measured === undefined ? '—' : formatNumber(v.measured);
+  return v.reason ? `${value} (${v.reason})` : value;
 }
 
 /** Sum of an error-count map. */

@@ -50,7 +50,14 @@ function escapeInline(text: string): string {
 }
 
 /** FAIL in bold so it stands out in a long table. */
-const VERDICT_MARK: Record<Verdict['verdict'], string> = { EXCELLENT: 'EXCELLENT', PASS: 'PASS', FAIL: '**FAIL**', SKIP: 'SKIP' };
+const VERDICT_MARK: Record<Verdict['verdict'], string> = {
+  EXCELLENT: 'EXCELLENT',
+  PASS: 'PASS',
+  FAIL: '**FAIL**',
+  NOISY: '_NOISY_',
+  'N/A': 'N/A',
+  SKIP: 'SKIP',
+};
 
 function verdictTable(rows: readonly Verdict[], withScenario: boolean): string {
   const columns = withScenario ? [...VERDICT_COLUMNS, 'scenario'] : [...VERDICT_COLUMNS];

@@ -26,6 +26,8 @@ const LEVEL_STYLE: Record<VerdictLevel | 'INVALID' | 'ERROR' | 'INTERRUPTED', ke
   EXCELLENT: 'green',
   PASS: 'green',
   FAIL: 'red',
+  NOISY: 'yellow',
+  'N/A': 'dim',
   SKIP: 'yellow',
   INVALID: 'red',
   ERROR: 'red',

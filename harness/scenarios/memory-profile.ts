@@ -125,6 +125,8 @@ async function runMemoryProfile(ctx: ScenarioContext): Promise<ScenarioOutcome> 
     ctx.log(`RSS per connection (between the lowest and highest level): ${perConn.toFixed(1)} KB`);
   }
 
+  // Judged as N/A with this reason, not INVALID: a short soak is a choice of settings.
+  const unavailable: Record<string, string> = {};
   const slope = rssSlopeMbPerMin(samples.filter((x) => x.phase === 'soak'), soakStartMs + s.slopeWarmupMs);
   const slopeWindowMs = s.soakDurationMs - s.slopeWarmupMs;
   if (slope !== undefined && slopeWindowMs >= s.minSlopeWindowMs) {
@@ -132,6 +134,7 @@ async function runMemoryProfile(ctx: ScenarioContext): Promise<ScenarioOutcome> 
     ctx.log(`RSS slope after warm-up: ${slope.toFixed(2)} MB/min`);
   } else if (slope !== undefined) {
     metrics['rss_slope_short_mb_per_min'] = round(slope, 2);
+    unavailable['rss_slope_mb_per_min'] = `soak too short for a slope (${(slopeWindowMs / 1000).toFixed(0)} s < ${s.minSlopeWindowMs / 1000} s)`;
     ctx.log(
       `RSS slope after warm-up: ${slope.toFixed(2)} MB/min over only ${(slopeWindowMs / 1000).toFixed(0)} s (< ${s.minSlopeWindowMs / 1000} s): heap growth, not judged as a leak`,
     );
@@ -143,6 +146,7 @@ async function runMemoryProfile(ctx: ScenarioContext): Promise<ScenarioOutcome> 
   const idleRss = rows[0]?.rssBytes ?? 0;
   return {
     metrics,
+    unavailable,
     tables: [
       {
         title: 'Balancer RSS (all processes)',

@@ -23,7 +23,7 @@ test('a failing threshold exits 1, prints the tables and writes both reports', a
   assert.match(files[1]!, /-full\.md$/);
   assert.match(r.stdout, new RegExp(`result: .*${files[0]!.replace(/\./g, '\\.')}`));
   const run = JSON.parse(readFileSync(path.join(reports, files[0]!), 'utf8')) as RunResult;
-  assert.equal(run.schemaVersion, 1);
+  assert.equal(run.schemaVersion, 2);
   assert.equal(run.exitCode, 1);
   assert.equal(run.interrupted, false);
   assert.equal(run.scenarios.length, 1);

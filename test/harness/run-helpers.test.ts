@@ -12,7 +12,7 @@ test('run ids are the UTC start second with the profile', () => {
 const verdict = (v: Verdict['verdict']): Verdict => ({ scenario: 's', name: 'n', target: 'x < 1', metric: 'x', verdict: v });
 
 test('exit code: 3 beats 1 beats 0', () => {
-  const ok = { status: 'ok' as const, verdicts: [verdict('PASS'), verdict('EXCELLENT'), verdict('SKIP')] };
+  const ok = { status: 'ok' as const, verdicts: [verdict('PASS'), verdict('EXCELLENT'), verdict('N/A')] };
   const failed = { status: 'ok' as const, verdicts: [verdict('FAIL')] };
   assert.equal(runExitCode([ok], false), 0);
   assert.equal(runExitCode([], false), 0);
@@ -20,4 +20,15 @@ test('exit code: 3 beats 1 beats 0', () => {
   assert.equal(runExitCode([ok, failed, { status: 'invalid', verdicts: [] }], false), 3);
   assert.equal(runExitCode([{ status: 'error', verdicts: [] }], false), 3);
   assert.equal(runExitCode([ok], true), 3);
+});
+
+test('exit code: a SKIP (an unmeasured threshold in a schema-1 result) is INVALID, never a pass', () => {
+  assert.equal(runExitCode([{ status: 'ok', verdicts: [verdict('PASS'), verdict('SKIP')] }], false), 3);
+});
+
+test('exit code: NOISY exits 0 (a warning), or 1 with noisyFails', () => {
+  const noisy = { status: 'ok' as const, verdicts: [verdict('PASS'), verdict('NOISY')] };
+  assert.equal(runExitCode([noisy], false), 0);
+  assert.equal(runExitCode([noisy], false, { noisyFails: true }), 1);
+  assert.equal(runExitCode([{ status: 'invalid', verdicts: [] }, noisy], false, { noisyFails: true }), 3);
 });

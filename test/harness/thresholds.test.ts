@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText, type ThresholdConfig } from '../../common/config.js';
 import { UsageError } from '../../common/errors.js';
-import { judge, resolveThresholds } from '../../harness/thresholds.js';
+import { judge, judgeScenario, resolveThresholds } from '../../harness/thresholds.js';
 
 const CONFIG = parseConfigText(
   'test-config.yaml',
@@ -51,15 +51,59 @@ test('judge: each operator, EXCELLENT/PASS/FAIL', () => {
   }
 });
 
-test('judge: SKIP when the metric is absent, NaN or infinite', () => {
+test('judge: N/A "not measured" when the metric is absent, NaN or infinite; gated ones make the scenario INVALID', () => {
   const t: ThresholdConfig[] = [{ name: 'n', target: 'm < 1', excellent: 'm < 0.5' }];
   for (const metrics of [{}, { m: NaN }, { m: Infinity }, { m: -Infinity }, { other: 0 }] as Record<string, number>[]) {
-    const [v] = judge('s', metrics, t);
-    assert.equal(v!.verdict, 'SKIP', JSON.stringify(metrics));
-    assert.equal(v!.measured, undefined);
-    assert.equal(v!.metric, 'm');
-    assert.equal(v!.excellent, 'm < 0.5');
+    const { verdicts, invalidReasons } = judgeScenario('s', { metrics }, t);
+    const v = verdicts[0]!;
+    assert.equal(v.verdict, 'N/A', JSON.stringify(metrics));
+    assert.equal(v.reason, 'not measured');
+    assert.equal(v.measured, undefined);
+    assert.equal(v.metric, 'm');
+    assert.equal(v.excellent, 'm < 0.5');
+    assert.equal(invalidReasons.length, 1);
+    assert.match(invalidReasons[0]!, /threshold "n": metric m was not measured/);
   }
+});
+
+test('judge: an optional threshold whose metric is absent is N/A and does not invalidate', () => {
+  const { verdicts, invalidReasons } = judgeScenario('s', { metrics: {} }, [{ name: 'n', target: 'm < 1', optional: true }]);
+  assert.equal(verdicts[0]!.verdict, 'N/A');
+  assert.equal(verdicts[0]!.reason, 'not measured');
+  assert.deepEqual(invalidReasons, []);
+});
+
+test('judge: a metric the target cannot provide is N/A with its reason, gated or not', () => {
+  const { verdicts, invalidReasons } = judgeScenario(
+    's',
+    { metrics: { detection_ms: 5 }, unavailable: { detection_ms: 'nginx open source has no health gauge' } },
+    [{ name: 'n', target: 'detection_ms < 10' }],
+  );
+  assert.equal(verdicts[0]!.verdict, 'N/A');
+  assert.equal(verdicts[0]!.reason, 'nginx open source has no health gauge');
+  assert.deepEqual(invalidReasons, []);
+});
+
+test('judge: with repeats, NOISY when the IQR straddles the target, else judged on the median', () => {
+  const stats = (q1: number, median: number, q3: number) => ({ m: { n: 5, median, min: q1 - 1, max: q3 + 1, q1, q3, iqr: q3 - q1, cv: 0.1 } });
+  const t: ThresholdConfig[] = [{ name: 'n', target: 'm < 10', excellent: 'm < 5' }];
+  const cases: { q1: number; median: number; q3: number; want: string }[] = [
+    { q1: 8, median: 9, q3: 11, want: 'NOISY' },
+    { q1: 9, median: 11, q3: 12, want: 'NOISY' },
+    { q1: 6, median: 7, q3: 9.9, want: 'PASS' },
+    { q1: 1, median: 2, q3: 3, want: 'EXCELLENT' },
+    { q1: 10, median: 12, q3: 14, want: 'FAIL' },
+  ];
+  for (const c of cases) {
+    const [v] = judgeScenario('s', { metrics: { m: c.median }, stats: stats(c.q1, c.median, c.q3) }, t).verdicts;
+    assert.equal(v!.verdict, c.want, JSON.stringify(c));
+    assert.equal(v!.measured, c.median);
+    if (c.want === 'NOISY') assert.match(v!.reason!, new RegExp(`middle half of 5 repeats \\(${c.q1}\\.\\.${c.q3}\\)`));
+  }
+  // One sample is no spread; == straddles when the value lies inside.
+  assert.equal(judgeScenario('s', { metrics: { m: 9 }, stats: { m: { n: 1, median: 9, min: 9, max: 9, q1: 9, q3: 9, iqr: 0, cv: 0 } } }, t).verdicts[0]!.verdict, 'PASS');
+  const eq = judgeScenario('s', { metrics: { m: 0 }, stats: { m: { n: 3, median: 0, min: 0, max: 2, q1: 0, q3: 1, iqr: 1, cv: 1 } } }, [{ name: 'e', target: 'm == 0' }]);
+  assert.equal(eq.verdicts[0]!.verdict, 'NOISY');
 });
 
 test('judge: excellent on another metric; absent excellent metric gives PASS', () => {
@@ -80,7 +124,7 @@ test('judge: keeps the order of thresholds, inherited keys are not metrics', () 
   assert.deepEqual(
     v.map((x) => [x.name, x.verdict]),
     [
-      ['x', 'SKIP'],
+      ['x', 'N/A'],
       ['y', 'PASS'],
     ],
   );

@@ -159,7 +159,7 @@ describe('loadScenarioFile', () => {
       text: 'name: x\ndescription: d\nkind: throughput\norder: 1\nthresholds:\n  - { name: t, target: "p99_ms < 5" }\n',
       line: 6,
       path: 'thresholds[0].target',
-      message: /metric "p99_ms" is not produced/,
+      message: /unknown metric "p99_ms": not produced/,
     },
     {
       name: 'a malformed threshold',
