@@ -32,7 +32,7 @@ Examples:
   $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --check   # exit 0/1/3 as the stored run did
 
 Exit codes: 0 rendered (with --check: the stored run passed), 1 (--check) a
-threshold failed, 2 the file is missing or not a schemaVersion 1 result,
+threshold failed, 2 the file is missing or not a schemaVersion 1 or 2 result,
 3 (--check) the stored run was invalid.
 `;
 

@@ -5,11 +5,13 @@ import { readInputFile } from '../../common/yaml-source.js';
 import { InputError } from '../../common/errors.js';
 import type { RunResult } from '../scenario-api.js';
 
-/** The result schema version this lbbench reads and writes. */
-export const RESULT_SCHEMA_VERSION = 1;
+/** The result schema version this lbbench writes. */
+export const RESULT_SCHEMA_VERSION = 2;
+/** Versions it reads: 1 (round 1) renders as before. */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 
 /**
- * Reads and checks a RunResult: `schemaVersion` must be 1, and the fields the
+ * Reads and checks a RunResult: `schemaVersion` must be 1 or 2, and the fields the
  * renderers rely on must have the right shape. A missing, unreadable or
  * malformed file throws InputError (exit 2) naming the file and each problem.
  */
@@ -42,8 +44,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Checks only what rendering depends on; extra fields are kept as they are. */
 function shapeProblems(data: unknown): Problem[] {
   if (!isObject(data)) return [['', `expected a lbbench result object, got ${describe(data)}`]];
-  if (data['schemaVersion'] !== RESULT_SCHEMA_VERSION) {
-    return [['schemaVersion', `expected ${RESULT_SCHEMA_VERSION}, got ${describe(data['schemaVersion'])}`]];
+  if (!READABLE_SCHEMA_VERSIONS.includes(data['schemaVersion'] as number)) {
+    return [['schemaVersion', `expected ${READABLE_SCHEMA_VERSIONS.join(' or ')}, got ${describe(data['schemaVersion'])}`]];
   }
   const problems: Problem[] = [];
   const expect = (ok: boolean, p: string, what: string, v: unknown): void => {

@@ -88,6 +88,10 @@ test('an optional unmeasured threshold is N/A and the run passes; --repeat 3 kee
   assert.equal(s.metrics['requests_per_second'], sorted[1]);
   const md = readFileSync(path.join(reports, readdirSync(reports).find((f) => f.endsWith('.md'))!), 'utf8');
   assert.match(md, /\| requests_per_second \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+% \| 3 \|/);
+  // A schema-2 result renders again (report used to accept schema 1 only).
+  const again = await runCli(['report', path.join(reports, readdirSync(reports).find((f) => f.endsWith('.json'))!), '--check']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /Repeats: 3 runs/);
 });
 
 test('--repeat must be an integer from 1 to 100', async () => {
