@@ -119,6 +119,11 @@ export const LbConfigSchema = z
     metrics: ListenSchema(9090),
     /** `auto` = one per core, or a number >= 1. Default `auto`. */
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
+    /** How workers get new connections: `auto` (reuseport where the runtime
+     * has it, Node >= 22.12, else shared), `reuseport`, `shared` (one accept
+     * queue for all workers) or `round_robin` (node:cluster's handoff through
+     * the primary). See lb/accept-mode.ts. Default `auto`. */
+    accept: z.enum(['auto', 'reuseport', 'shared', 'round_robin']).default('auto'),
     algorithm: z.enum(ALGORITHMS).default('weighted_round_robin'),
     hash: HashSchema,
     backends: z.array(BackendSchema).min(1),

@@ -68,5 +68,6 @@ export function mergeReloadedConfig(current: LbConfig, next: LbConfig): LbConfig
   if (!same(current.listen, next.listen)) logLine(`reload: listen cannot change while running; keeping ${current.listen.host}:${current.listen.port}`);
   if (!same(current.metrics, next.metrics)) logLine(`reload: metrics cannot change while running; keeping ${current.metrics.host}:${current.metrics.port}`);
   if (!same(current.workers, next.workers)) logLine(`reload: workers cannot change while running; keeping ${current.workers}`);
-  return { ...next, listen: current.listen, metrics: current.metrics, workers: current.workers };
+  if (current.accept !== next.accept) logLine(`reload: accept cannot change while running; keeping ${current.accept}`);
+  return { ...next, listen: current.listen, metrics: current.metrics, workers: current.workers, accept: current.accept };
 }

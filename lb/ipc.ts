@@ -8,8 +8,10 @@ import type { WorkerSnapshot } from './metrics/worker-counters.js';
 
 /** Primary -> worker. */
 export type PrimaryMessage =
-  /** Install this config (first one: also start listening on `listenPort`). */
-  | { t: 'lb:config'; generation: number; lb: LbConfig; states: boolean[]; listenPort: number }
+  /** Install this config (first one: also start listening on `listenPort`,
+   * binding it itself with SO_REUSEPORT when `reusePort`, else through the
+   * cluster's shared or round-robin handle). */
+  | { t: 'lb:config'; generation: number; lb: LbConfig; states: boolean[]; listenPort: number; reusePort: boolean }
   /** Backend `index` of `generation` changed state. */
   | { t: 'lb:health'; generation: number; index: number; up: boolean }
   /** Reply with a `lb:snapshot` carrying the same id. */

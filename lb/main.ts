@@ -27,7 +27,7 @@ export async function runBalancer(opts: RunBalancerOptions): Promise<void> {
   const handle = await startCluster(lb, { configPath: opts.configPath, workers: opts.workers });
   logLine(
     `listening on http://${lb.listen.host}:${handle.port} (metrics http://${lb.metrics.host}:${handle.metricsPort}/metrics, ` +
-      `${handle.workerCount} worker(s), ${lb.algorithm}, ${lb.backends.length} backend(s))`,
+      `${handle.workerCount} worker(s), accept ${handle.acceptMode}, ${lb.algorithm}, ${lb.backends.length} backend(s), node ${process.versions.node})`,
   );
   await new Promise<void>((resolve) => {
     const onStop = (signal: NodeJS.Signals) => {

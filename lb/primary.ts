@@ -1,18 +1,21 @@
 /**
- * The cluster primary: owns the listen socket (node:cluster round-robin
- * hands each accepted connection to a worker, so accepting continues under
- * load), the single HealthRegistry, and the metrics endpoint. Forks one
+ * The cluster primary: decides how workers accept (lb/accept-mode.ts: each
+ * worker on its own SO_REUSEPORT socket, or all on the cluster's shared
+ * handle; the primary is out of the accept path either way), owns the
+ * single HealthRegistry and the metrics endpoint. Forks one
  * proxy worker per `workers`, re-forks a worker that dies (with backoff
  * against crash loops), broadcasts health changes and reloads, and sums
  * the workers' counters on each scrape.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, resolveWorkerCount, type LbConfig } from '../common/config.js';
 import { InputError, InvalidRunError } from '../common/errors.js';
 import { formatIssue } from '../common/errors.js';
+import { resolveAcceptMode, type AcceptMode } from './accept-mode.js';
 import { HealthHub, mergeReloadedConfig } from './health-hub.js';
 import { isLbMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { logLine } from './log.js';
@@ -34,6 +37,8 @@ export interface ClusterHandle {
   readonly metricsPort: number;
   /** Number of workers. */
   readonly workerCount: number;
+  /** How the workers accept connections (lb/accept-mode.ts). */
+  readonly acceptMode: AcceptMode;
   /** Re-reads the config file and applies it; false (old config kept) when invalid. */
   reload(): boolean;
   /** Drains every worker (up to timeouts.drainMs), then stops health and metrics. */
@@ -55,12 +60,17 @@ interface WorkerEntry {
   /** Port this worker was told to listen on (0 or the actual one). */
   listenPort: number;
   listening: boolean;
+  /** reuseport on port 0: waits for the first worker's actual port before it gets its config. */
+  waitingForPort: boolean;
+  /** Got its first config (and so was told to listen). */
+  configured: boolean;
 }
 
 class ClusterPrimary implements ClusterHandle {
   port = 0;
   metricsPort = 0;
   readonly workerCount: number;
+  readonly acceptMode: AcceptMode;
   private lb: LbConfig;
   private generation = 1;
   private hub!: HealthHub;
@@ -82,6 +92,9 @@ class ClusterPrimary implements ClusterHandle {
   ) {
     this.lb = lb;
     this.workerCount = workers ?? resolveWorkerCount(lb.workers, os.availableParallelism());
+    const accept = resolveAcceptMode(lb.accept, process.versions.node);
+    this.acceptMode = accept.mode;
+    if (accept.note) logLine(accept.note);
     this.metrics = new LbMetrics({
       backendNames: () => this.lb.backends.map((b) => b.name),
       health: () => this.hub.states(),
@@ -95,8 +108,11 @@ class ClusterPrimary implements ClusterHandle {
     });
     this.metricsServer = server;
     this.metricsPort = port;
+    if (this.acceptMode === 'reuseport' && this.lb.listen.port !== 0) await this.checkPortFree();
     this.hub = this.newHub(this.lb, this.generation);
     this.hub.start();
+    // node:cluster freezes the policy at the first setupPrimary of the process.
+    cluster.schedulingPolicy = this.acceptMode === 'round_robin' ? cluster.SCHED_RR : cluster.SCHED_NONE;
     cluster.setupPrimary({
       exec: fileURLToPath(new URL('./worker.js', import.meta.url)),
       execArgv: workerExecArgv(process.execArgv),
@@ -118,6 +134,20 @@ class ClusterPrimary implements ClusterHandle {
     }
   }
 
+  /**
+   * SO_REUSEPORT would silently share the port with any other process of
+   * this user that also set it (a stale balancer, say): bind it once without
+   * the option first, which fails when anybody holds it.
+   */
+  private async checkPortFree(): Promise<void> {
+    const { host, port } = this.lb.listen;
+    const probe = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', (err) => reject(new InvalidRunError('LBB_ERR_LISTEN', `listen ${host}:${port}: ${err.message}`, { cause: err })));
+      probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+    });
+  }
+
   private failStart(err: Error): void {
     const s = this.startup;
     this.startup = null;
@@ -130,7 +160,7 @@ class ClusterPrimary implements ClusterHandle {
 
   private fork(): void {
     const worker = cluster.fork();
-    const entry: WorkerEntry = { worker, startedAt: Date.now(), last: null, listenPort: 0, listening: false };
+    const entry: WorkerEntry = { worker, startedAt: Date.now(), last: null, listenPort: 0, listening: false, waitingForPort: false, configured: false };
     this.entries.set(worker.id, entry);
     this.metrics.workers = this.entries.size;
     worker.on('message', (msg: unknown) => this.onMessage(entry, msg));
@@ -157,18 +187,22 @@ class ClusterPrimary implements ClusterHandle {
     const msg = raw as WorkerMessage;
     switch (msg.t) {
       case 'lb:ready':
-        entry.listenPort = this.listenPortForNewWorker();
-        this.send(entry, {
-          t: 'lb:config',
-          generation: this.generation,
-          lb: this.lb,
-          states: this.hub.states(),
-          listenPort: entry.listenPort,
-        });
+        if (this.acceptMode === 'reuseport' && this.port === 0 && this.lb.listen.port === 0 && this.someoneBinding()) {
+          entry.waitingForPort = true;
+          return;
+        }
+        this.configureNewWorker(entry);
         return;
       case 'lb:listening':
         entry.listening = true;
-        if (this.port === 0) this.port = msg.port;
+        if (this.port === 0) {
+          this.port = msg.port;
+          for (const e of this.entries.values()) {
+            if (!e.waitingForPort) continue;
+            e.waitingForPort = false;
+            this.configureNewWorker(e);
+          }
+        }
         if (this.startup && ++this.startup.listening === this.workerCount) {
           const s = this.startup;
           this.startup = null;
@@ -211,6 +245,26 @@ class ClusterPrimary implements ClusterHandle {
       if (!this.stopping) this.fork();
     }, delayMs);
     this.restartTimers.add(timer);
+  }
+
+  /** Whether a worker was already told to bind (port 0 not yet known). */
+  private someoneBinding(): boolean {
+    for (const e of this.entries.values()) if (!e.waitingForPort && e.worker.isConnected() && e.listenPort === 0 && e.configured) return true;
+    return false;
+  }
+
+  /** Sends a new worker its first config, which makes it listen. */
+  private configureNewWorker(entry: WorkerEntry): void {
+    entry.configured = true;
+    entry.listenPort = this.acceptMode === 'reuseport' ? this.port || this.lb.listen.port : this.listenPortForNewWorker();
+    this.send(entry, {
+      t: 'lb:config',
+      generation: this.generation,
+      lb: this.lb,
+      states: this.hub.states(),
+      listenPort: entry.listenPort,
+      reusePort: this.acceptMode === 'reuseport',
+    });
   }
 
   /**
@@ -265,7 +319,8 @@ class ClusterPrimary implements ClusterHandle {
     this.generation++;
     this.hub = this.newHub(lb, this.generation);
     for (const e of this.entries.values()) {
-      this.send(e, { t: 'lb:config', generation: this.generation, lb, states: this.hub.states(), listenPort: e.listenPort });
+      if (!e.configured) continue;
+      this.send(e, { t: 'lb:config', generation: this.generation, lb, states: this.hub.states(), listenPort: e.listenPort, reusePort: this.acceptMode === 'reuseport' });
     }
     this.hub.start();
     logLine(`reloaded ${this.configPath}: ${lb.backends.length} backend(s), ${lb.algorithm}`);

@@ -1,16 +1,22 @@
 /**
  * Entry of a balancer worker process (forked by lb/primary.ts). It waits
- * for its config from the primary, then serves the proxy on the shared
- * listen socket. It ignores SIGINT/SIGHUP (the primary decides); SIGTERM
+ * for its config from the primary, then serves the proxy on its own
+ * SO_REUSEPORT socket or the cluster's shared one (lb/accept-mode.ts). It ignores SIGINT/SIGHUP (the primary decides); SIGTERM
  * or a `lb:drain` message drains and exits 0.
  */
 import cluster from 'node:cluster';
 import type http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { LbConfig } from '../common/config.js';
 import { isLbMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { logLine, setLogPrefix } from './log.js';
 import { ProxyCore } from './proxy.js';
+
+/** Listen queue length asked for (the kernel caps it at net.core.somaxconn).
+ * Node's default, 511, overflows when 1,000 clients connect at once, and an
+ * overflowed SYN is retried only after a second. */
+const LISTEN_BACKLOG = 4096;
 
 setLogPrefix(`[lb worker ${cluster.worker?.id ?? process.pid}]`);
 
@@ -54,7 +60,12 @@ process.on('message', (raw: unknown) => {
         send({ t: 'lb:listen-error', message: err.message });
         setTimeout(() => process.exit(1), 50);
       });
-      s.listen(msg.listenPort, msg.lb.listen.host, () => {
+      // exclusive: the worker binds its own socket instead of asking the
+      // primary for the cluster handle; with reusePort the kernel spreads
+      // connections over the workers' sockets.
+      const base = { port: msg.listenPort, host: msg.lb.listen.host, backlog: LISTEN_BACKLOG };
+      const options = msg.reusePort ? { ...base, exclusive: true, reusePort: true } : base;
+      s.listen(options as net.ListenOptions, () => {
         send({ t: 'lb:listening', port: (s.address() as AddressInfo).port });
       });
       return;
