@@ -210,6 +210,56 @@ export const HarnessConfigSchema = z
   })
   .prefault({});
 
+/** Formats of a target's metrics URL: lbbench's own names, HAProxy's Prometheus exporter, or nginx stub_status. */
+export const TARGET_METRICS_FORMATS = ['lbbench', 'haproxy', 'stub_status'] as const;
+export type TargetMetricsFormat = (typeof TARGET_METRICS_FORMATS)[number];
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
+const metricsUrl = z.string().refine((u) => /^http:\/\/[^/]+(\/.*)?$/.test(u), { message: 'expected an http:// URL, e.g. http://127.0.0.1:9090/metrics' });
+
+/** A balancer run from a command line (harness/targets/command-target.ts). */
+const CommandTargetSchema = z.strictObject({
+  kind: z.literal('command'),
+  /** argv; `{config}`, `{port}`, `{metricsPort}` and `{dir}` are substituted. */
+  command: z.array(z.string().min(1)).min(1),
+  /** A config file of the balancer's own, written as `{config}` with the same
+   * placeholders substituted. Default: lbbench's YAML of the `lb` section. */
+  configTemplate: z.string().min(1).optional(),
+  /** Where clients connect, `host:port`. Default lb.listen. */
+  listen: hostPort.optional(),
+  /** Its metrics endpoint. Default none (counts from the test backends). */
+  metricsUrl: metricsUrl.optional(),
+  /** Format of metricsUrl. Default `lbbench`. */
+  metricsFormat: z.enum(TARGET_METRICS_FORMATS).default('lbbench'),
+  /** Path whose proxied GET below 500 means ready. Default lb.health.active.path. */
+  readyPath: z.string().startsWith('/').optional(),
+});
+
+/** A balancer that is already running. */
+const AttachTargetSchema = z.strictObject({
+  kind: z.literal('attach'),
+  /** Its base URL. Default lb.listen. */
+  url: z.string().refine(isHttpOrigin, { message: 'expected an http:// URL with host and port, e.g. http://127.0.0.1:8080' }).optional(),
+  metricsUrl: metricsUrl.optional(),
+  metricsFormat: z.enum(TARGET_METRICS_FORMATS).default('lbbench'),
+  readyPath: z.string().startsWith('/').optional(),
+});
+
+/** A built-in target under another name or program path. */
+const BuiltinTargetSchema = z.strictObject({
+  kind: z.enum(['lbbench', 'nginx', 'haproxy']),
+  /** Program name or path (nginx, haproxy). Default the kind's name. */
+  binary: z.string().min(1).optional(),
+});
+
+export const TargetConfigSchema = z.discriminatedUnion('kind', [CommandTargetSchema, AttachTargetSchema, BuiltinTargetSchema]);
+export type TargetConfig = z.output<typeof TargetConfigSchema>;
+export type CommandTargetConfig = z.output<typeof CommandTargetSchema>;
+export type AttachTargetConfig = z.output<typeof AttachTargetSchema>;
+
+/** Target names: used in `--targets`, columns and file names. */
+const targetName = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, "_", "." or "-"');
+
 export const ConfigSchema = z.strictObject({
   lb: LbConfigSchema,
   harness: HarnessConfigSchema,
@@ -217,6 +267,8 @@ export const ConfigSchema = z.strictObject({
   thresholds: ThresholdSetSchema.default({}),
   /** Named threshold profiles (e.g. `ci`) that replace defaults by `name`. */
   profiles: z.record(z.string(), ThresholdSetSchema).default({}),
+  /** Balancers to benchmark besides the built-in lbbench, nginx and haproxy, by name (`--targets NAME`). */
+  targets: z.record(targetName, TargetConfigSchema).default({}),
 });
 
 export type LbbenchConfig = z.output<typeof ConfigSchema>;

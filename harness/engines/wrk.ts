@@ -25,12 +25,13 @@
  *   rounded up.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidRunError, UsageError } from '../../common/errors.js';
 import { createLatencyHistogram, type LatencyHistogram } from '../histogram.js';
 import { readProcStat } from '../proc-stats.js';
+import { establishedSocketCount } from '../socket-scan.js';
 import { abortReason, validateLoadSpec } from './autocannon.js';
 import { buildLoadResult, DEFAULT_SERIES_INTERVAL_MS, DEFAULT_TIMEOUT_MS } from './result-builder.js';
 import type { LatencySummary, LoadEngine, LoadResult, LoadSpec } from './engine.js';
@@ -204,41 +205,6 @@ function summaryFromReport(r: WrkReport): LatencySummary {
     p9999Us: at(99.99),
     maxUs: r.maxUs,
   };
-}
-
-/** TCP-established sockets held by `pid` (its socket fds matched against /proc/net/tcp{,6}). */
-export function establishedSocketCount(pid: number): number {
-  const inodes = new Set<string>();
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return 0;
-  }
-  for (const fd of fds) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // The fd closed between readdir and readlink.
-    }
-  }
-  if (inodes.size === 0) return 0;
-  let count = 0;
-  for (const table of ['tcp', 'tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      // cols[3] is the state (01 = ESTABLISHED), cols[9] the inode.
-      if (cols[3] === '01' && cols[9] !== undefined && inodes.has(cols[9])) count++;
-    }
-  }
-  return count;
 }
 
 /** Creates the wrk engine. */
