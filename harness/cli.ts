@@ -32,6 +32,7 @@ const VERBS: Record<string, (deps: LongRunningDeps) => Promise<Command>> = {
   backend: async () => (await import('./commands/backend.js')).backendCommand(),
   load: async () => (await import('./commands/load.js')).loadCommand(),
   report: async () => (await import('./commands/report.js')).reportCommand(),
+  targets: async () => (await import('./commands/targets.js')).targetsCommand(),
 };
 
 const HELP_AFTER = `

@@ -36,7 +36,8 @@ export async function collectEnvironment(): Promise<Environment> {
   return env;
 }
 
-async function packageVersion(): Promise<string> {
+/** lbbench's own version (package.json), or `unknown`. */
+export async function packageVersion(): Promise<string> {
   try {
     const pkg = JSON.parse(await readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';

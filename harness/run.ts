@@ -38,6 +38,7 @@ import type {
 import type { ScenarioAttempt } from './repeats.js';
 import type { LoadedScenario } from './scenario-file.js';
 import type { ManagedServices, ServiceExit } from './services.js';
+import type { Target, TargetSummary } from './targets/target.js';
 
 /** Gauges the run loop follows during every scenario. */
 const RUN_GAUGES = [MetricName.activeConnections, MetricName.workers, MetricName.backendHealth];
@@ -68,6 +69,10 @@ export interface RunOptions {
   repeat?: number;
   /** Use running services instead of starting them. Default false. */
   attach?: boolean;
+  /** The balancers to run every scenario against, in turn, with the same
+   * backends and load (`--targets`, resolved by harness/targets/index.ts).
+   * Default our own, `lbbench`. Ignored with `attach`. */
+  targets?: readonly Target[];
   /** Run every load with this engine instead of the scenario's choice. */
   engine?: EngineName;
   /** Directory of the reports; created when missing. */
@@ -206,9 +211,14 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const [{ startServices }, { collectEnvironment }] = await Promise.all([import('./services.js'), import('./environment.js')]);
   const environmentP = collectEnvironment();
 
+  const { LbbenchTarget } = await import('./targets/lbbench-target.js');
+  const targets = opts.attach === true ? [] : opts.targets && opts.targets.length > 0 ? opts.targets : [new LbbenchTarget()];
+  const summaries = new Map<string, TargetSummary>();
+
   const startedAtMs = now();
   const services = await startServices(opts.config, {
     attach: opts.attach === true,
+    ...(targets[0] ? { target: targets[0] } : {}),
     signal: opts.signal,
     log: opts.serviceLog ?? ((line, stream) => stream === 'stderr' && opts.out(`${line}\n`)),
   });
@@ -217,10 +227,12 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     await printServices(services, opts.out);
     for (const p of planned) {
       if (opts.signal.aborted) break;
-      const result = await runScenario(p, services, opts);
-      scenarios.push(result);
-      const { renderScenarioTerminal } = await import('./report/terminal.js');
-      opts.out(renderScenarioTerminal(result));
+      // One result per target, in target order.
+      for (const result of await runScenario(p, services, opts, targets, summaries)) {
+        scenarios.push(result);
+        const { renderScenarioTerminal } = await import('./report/terminal.js');
+        opts.out(renderScenarioTerminal(result));
+      }
     }
   } finally {
     await services.stop();
@@ -246,11 +258,19 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     ...(opts.thresholdProfile !== undefined ? { thresholdProfile: opts.thresholdProfile } : {}),
     interrupted,
     environment: await environmentP,
+    targets: [...summaries.values()],
     scenarios,
     summary,
     exitCode,
   };
+  const { buildComparisons } = await import('./report/comparison.js');
+  const comparisons = buildComparisons(run);
+  if (comparisons.length > 0) run.comparisons = comparisons;
   if (summary.length > 0) opts.out(renderSummaryTerminal(summary));
+  if (comparisons.length > 0) {
+    const { renderComparisonTerminal } = await import('./report/terminal.js');
+    opts.out(renderComparisonTerminal(run));
+  }
   const { jsonPath, mdPath } = await writeReports(run, opts.reportsDir);
   opts.out(`${statusLine(run, planned.length)}\nreport: ${mdPath}\nresult: ${jsonPath}\n`);
   return { run, jsonPath, mdPath, exitCode };
@@ -298,19 +318,42 @@ class ScenarioRecorder {
 }
 
 /**
- * One scenario, `opts.repeat` times (loop order scenario -> repeat; a
- * target loop goes inside the repeat loop, so targets interleave), folded
- * into one result by foldAttempts. Ctrl-C stops after the current repeat.
+ * One scenario against each target, `opts.repeat` times (loop order
+ * scenario -> repeat -> target, so repeats interleave the targets and
+ * drift on the shared machine hits them alike), folded per target into one
+ * result by foldAttempts; results in target order. A target that does not
+ * start gives an INVALID attempt and the run goes on. Ctrl-C stops after
+ * the current attempt. `summaries` receives each target's summary.
  */
-async function runScenario(p: PlannedScenario, services: ManagedServices, opts: RunOptions): Promise<ScenarioResult> {
+async function runScenario(
+  p: PlannedScenario,
+  services: ManagedServices,
+  opts: RunOptions,
+  targets: readonly Target[],
+  summaries: Map<string, TargetSummary>,
+): Promise<ScenarioResult[]> {
+  const { useTarget } = await import('./targets/run-targets.js');
   const repeats = opts.repeat ?? 1;
-  const attempts: ScenarioAttempt[] = [];
+  const list = targets.length > 0 ? targets : [services.target];
+  const attempts = new Map<Target, ScenarioAttempt[]>(list.map((t) => [t, []]));
   for (let i = 0; i < repeats; i++) {
-    if (i > 0 && opts.signal.aborted) break;
-    attempts.push(await runAttempt(p, services, opts, repeats > 1 ? ` (repeat ${i + 1}/${repeats})` : ''));
+    for (const [j, target] of list.entries()) {
+      if ((i > 0 || j > 0) && opts.signal.aborted) break;
+      const label = `${list.length > 1 ? ` on ${target.name}` : ''}${repeats > 1 ? ` (repeat ${i + 1}/${repeats})` : ''}`;
+      const switched = await useTarget(services, target, opts.out);
+      summaries.set(target.name, { ...services.targetSummary(), name: target.name, kind: target.kind, ...(switched.version ? { version: switched.version } : {}) });
+      const now = (opts.now ?? Date.now)();
+      attempts.get(target)!.push(
+        switched.ok
+          ? await runAttempt(p, services, opts, label)
+          : { status: 'invalid', lines: [], loads: [], invalidReasons: [`target ${target.name} did not start: ${switched.reason}`], startedAtMs: now, durationMs: 0 },
+      );
+    }
   }
   const { foldAttempts } = await import('./repeats.js');
-  return foldAttempts(p.scenario, p.settings, p.thresholds, attempts);
+  return list
+    .filter((t) => attempts.get(t)!.length > 0)
+    .map((t) => ({ ...foldAttempts(p.scenario, p.settings, p.thresholds, attempts.get(t)!), target: t.name }));
 }
 
 /** One run of the scenario's runner, with its own sanity gates and sampling. */
@@ -372,6 +415,7 @@ async function runAttempt(p: PlannedScenario, services: ManagedServices, opts: R
 
   for (const r of outcome?.invalidReasons ?? []) rec.invalid(r);
   if (status === 'ok' && rec.invalidReasons.length > 0) status = 'invalid';
+  if (outcome) outcome = await withoutTargetGaps(outcome, p.thresholds, services.missingMetrics());
   return {
     status,
     ...(error !== undefined ? { error } : {}),
@@ -383,6 +427,21 @@ async function runAttempt(p: PlannedScenario, services: ManagedServices, opts: R
     startedAtMs,
     durationMs: now() - startedAtMs,
   };
+}
+
+/**
+ * The outcome without the figures the current target cannot provide (built
+ * on a balancer metric it lacks), which go to `unavailable` with the reason,
+ * also for thresholds the runner did not produce: N/A, never a PASS on a
+ * meaningless figure.
+ */
+async function withoutTargetGaps(outcome: ScenarioOutcome, thresholds: readonly ThresholdConfig[], missing: Readonly<Record<string, string>>): Promise<ScenarioOutcome> {
+  if (Object.keys(missing).length === 0) return outcome;
+  const [{ withoutUnavailable }, { parseThresholdExpr }] = await Promise.all([import('./targets/unavailable-metrics.js'), import('../common/threshold-expr.js')]);
+  const thresholdMetrics = thresholds.map((t) => parseThresholdExpr(t.target)).flatMap((e) => ('error' in e ? [] : [e.metric]));
+  const judged = withoutUnavailable(outcome.metrics, thresholdMetrics, missing);
+  const unavailable = { ...judged.unavailable, ...(outcome.unavailable ?? {}) };
+  return { ...outcome, metrics: judged.metrics, ...(Object.keys(unavailable).length > 0 ? { unavailable } : {}) };
 }
 
 function describeDeath(e: ServiceExit): string {

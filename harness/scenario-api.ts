@@ -7,6 +7,9 @@
  */
 import type { LbbenchConfig, LbConfig, ThresholdConfig } from '../common/config.js';
 import type { EngineName, LoadEngine, LoadResult, LoadSpec } from './engines/engine.js';
+import type { TargetSummary } from './targets/target.js';
+
+export type { TargetSummary } from './targets/target.js';
 
 /** A text table as data; rendered to the terminal (cli-table3) and Markdown. */
 export interface ReportTable {
@@ -176,6 +179,9 @@ export interface RepeatData {
 /** The scenario's part of the result JSON. */
 export interface ScenarioResult extends ScenarioOutcome {
   name: string;
+  /** The target it ran against (`RunResult.targets[].name`); absent in
+   * schema-1 results, which mean `lbbench`. */
+  target?: string;
   description: string;
   status: 'ok' | 'invalid' | 'error' | 'interrupted';
   /** Error message when status is `error`. */
@@ -190,8 +196,6 @@ export interface ScenarioResult extends ScenarioOutcome {
   /** Every load run, by label. */
   loads: { label: string; result: LoadResult }[];
   sampling?: SamplingData;
-  /** The target's name (targets stream); default `lbbench`. */
-  target?: string;
   /** With `--repeat N` (N > 1): every repeat's value of every metric, in run
    * order; `metrics` then holds the medians. */
   samples?: Record<string, number[]>;
@@ -217,9 +221,15 @@ export interface RunResult {
   /** True when Ctrl-C stopped the run before all scenarios finished. */
   interrupted: boolean;
   environment: Environment;
+  /** The targets of the run, in `--targets` order; absent in schema 1 (lbbench only). */
+  targets?: TargetSummary[];
+  /** Ordered by scenario, then target. */
   scenarios: ScenarioResult[];
   /** The final summary table rows: the guide's five first. */
   summary: Verdict[];
+  /** With several targets: one comparison table per scenario, then the
+   * guide's five targets by target (harness/report/comparison.ts). */
+  comparisons?: ReportTable[];
   exitCode: number;
 }
 

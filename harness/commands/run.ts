@@ -49,6 +49,7 @@ Examples:
   $ lbbench run failover --reports-dir /tmp/reports
   $ lbbench run ./my-scenario.yaml --scenarios-dir ./my-scenarios
   $ lbbench serve & lbbench run distribution --attach
+  $ lbbench run distribution throughput --quick --targets lbbench,nginx,haproxy
 `;
 
 /** Options of the `run` verb as commander parses them. */
@@ -57,6 +58,7 @@ interface RunFlags {
   quick: boolean;
   profile?: string;
   attach: boolean;
+  targets?: string;
   engine?: EngineName;
   reportsDir?: string;
   scenariosDir?: string;
@@ -81,6 +83,7 @@ export function runCommand(deps: LongRunningDeps): Command {
     .option('--quick', 'quick settings: at most ~20 s of load per scenario', false)
     .option('-p, --profile <name>', 'threshold profile from the config, e.g. `ci`')
     .option('--attach', 'use services that are already running at the configured URLs', false)
+    .option('-t, --targets <list>', 'balancers to run each scenario against, in turn: lbbench, nginx, haproxy or a name under targets: in the config (see `lbbench targets`)', 'lbbench')
     .addOption(new Option('-e, --engine <name>', 'run every load with this engine').choices(ENGINES))
     .option('--reports-dir <dir>', 'where reports are written (default: harness.reportsDir of the config)')
     .option('--scenarios-dir <dir>', 'where scenario names are looked up (default: the bundled scenarios/)')
@@ -114,6 +117,11 @@ export function runCommand(deps: LongRunningDeps): Command {
         ...(flags.engine !== undefined ? { engine: flags.engine } : {}),
       };
       await planRun(runOpts);
+      const { resolveTargets } = await import('../targets/index.js');
+      const explicitTargets = flags.targets !== undefined && flags.targets !== 'lbbench';
+      if (flags.attach && explicitTargets) throw new UsageError('--attach and --targets exclude each other: --attach runs against what is already running at the configured addresses');
+      // A target whose program is missing is bad usage: exit 2 before anything starts.
+      const targets = flags.attach ? [] : await resolveTargets(flags.targets ?? 'lbbench', config);
       stderr.write(`${describeConfigChoice(choice)}\n`);
 
       const signal = deps.interrupt();
@@ -121,6 +129,7 @@ export function runCommand(deps: LongRunningDeps): Command {
       const outcome = await runBenchmark({
         ...runOpts,
         attach: flags.attach,
+        targets,
         reportsDir: flags.reportsDir ?? config.harness.reportsDir,
         command: ['lbbench', 'run', ...process.argv.slice(3)].join(' '),
         signal,

@@ -5,6 +5,7 @@
  */
 import type { ReportTable, RunResult, ScenarioResult, Verdict } from '../scenario-api.js';
 import { environmentTable, formatNumber, gaugeTable, loadsTable, processTable, VERDICT_COLUMNS, verdictRow } from './format.js';
+import { buildComparisons } from './comparison.js';
 import { overallStatus, runSummary, scenarioStatus } from './summary.js';
 
 /** Escapes a table cell: `|` (also inside code spans, as GFM requires), backslashes before it, and line breaks. */
@@ -100,9 +101,16 @@ export function renderMarkdown(run: RunResult): string {
     out.push(unusable.map((s) => `- ${code(s.name)}: **${scenarioStatus(s)}**${firstReason(s)}`).join('\n'));
   }
 
+  const comparisons = run.comparisons ?? buildComparisons(run);
+  if (comparisons.length > 0) {
+    out.push('## Targets');
+    out.push((run.targets ?? []).map((t) => `- ${code(t.name)} (${t.kind}${t.version ? `, ${escapeInline(t.version)}` : ''})${t.notes.map((n) => `\n  - ${escapeInline(n)}`).join('')}`).join('\n'));
+    for (const t of comparisons) out.push(renderTableMarkdown(t));
+  }
+
   out.push('## Scenarios');
   if (run.scenarios.length === 0) out.push('_No scenario ran._');
-  for (const s of run.scenarios) out.push(renderScenarioSection(s));
+  for (const s of run.scenarios) out.push(renderScenarioSection(s, comparisons.length > 0));
 
   out.push('## Environment');
   const env = environmentTable(run.environment);
@@ -118,9 +126,9 @@ function firstReason(s: ScenarioResult): string {
   return reason ? `: ${escapeInline(reason)}` : '';
 }
 
-function renderScenarioSection(s: ScenarioResult): string {
+function renderScenarioSection(s: ScenarioResult, withTarget: boolean): string {
   const out: string[] = [];
-  out.push(`### ${escapeInline(s.name)} — ${scenarioStatus(s)}`);
+  out.push(`### ${escapeInline(s.name)}${withTarget ? ` on ${escapeInline(s.target ?? 'lbbench')}` : ''} — ${scenarioStatus(s)}`);
   if (s.description) out.push(escapeInline(s.description));
   out.push(`Started ${s.startedAt}, took ${formatNumber(s.durationMs / 1000)} s.`);
   if (s.error) out.push(`**Error:** ${escapeInline(s.error)}`);

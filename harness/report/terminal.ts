@@ -3,7 +3,8 @@
  * follows whether stdout is a TTY (and NO_COLOR is unset).
  */
 import Table from 'cli-table3';
-import type { Environment, ReportTable, ScenarioResult, ServiceInfo, Verdict, VerdictLevel } from '../scenario-api.js';
+import type { Environment, ReportTable, RunResult, ScenarioResult, ServiceInfo, Verdict, VerdictLevel } from '../scenario-api.js';
+import { buildComparisons, targetNoteLines } from './comparison.js';
 import { environmentTable, formatNumber, gaugeTable, loadsTable, processTable, VERDICT_COLUMNS, verdictRow } from './format.js';
 import { scenarioStatus } from './summary.js';
 
@@ -62,7 +63,8 @@ export function renderTable(t: ReportTable): string {
 export function renderScenarioTerminal(s: ScenarioResult, opts?: TerminalOptions): string {
   const color = useColor(opts);
   const out: string[] = [];
-  out.push(paint(`== ${s.name} ==`, 'bold', color) + (s.description ? ` ${s.description}` : ''));
+  const on = s.target !== undefined && s.target !== 'lbbench' ? ` on ${s.target}` : '';
+  out.push(paint(`== ${s.name}${on} ==`, 'bold', color) + (s.description ? ` ${s.description}` : ''));
   out.push(`status: ${paintStatus(scenarioStatus(s), color)}  (${formatNumber(s.durationMs / 1000)} s)`);
   if (s.error) out.push(paint(`error: ${s.error}`, 'red', color));
   for (const reason of s.invalidReasons) out.push(paint(`invalid: ${reason}`, 'red', color));
@@ -100,4 +102,13 @@ export function renderServiceTable(services: readonly ServiceInfo[]): string {
 /** The environment as a two-column table. */
 export function renderEnvironmentTerminal(env: Environment): string {
   return renderTable(environmentTable(env));
+}
+
+/** With several targets: the targets and their notes, each scenario's
+ * comparison table and the guide's five targets by target. */
+export function renderComparisonTerminal(run: Pick<RunResult, 'targets' | 'scenarios' | 'comparisons'>): string {
+  const tables = run.comparisons ?? buildComparisons(run);
+  if (tables.length === 0) return '';
+  const notes = targetNoteLines(run);
+  return `Targets\n${notes.join('\n')}\n\n${tables.map(renderTable).join('\n\n')}\n`;
 }

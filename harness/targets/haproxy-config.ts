@@ -15,7 +15,8 @@
  *   `pool-purge-delay`); keepAlive false is `option http-server-close` and
  *   `http-reuse never`.
  * - timeouts: connect, server (max of headers and body gap), client,
- *   http-keep-alive, http-request; retries: `retries N` + `option redispatch 1`.
+ *   http-keep-alive, http-request; retries: `retries N`, `retry-on` connection
+ *   failures and empty or broken responses, and `option redispatch 1`.
  * - metrics: the built-in Prometheus exporter on the metrics address.
  * HAProxy weights go up to 256: larger ones are scaled down (see haproxyNotes).
  */
@@ -99,6 +100,8 @@ export function renderHaproxyConfig(lb: LbConfig): string {
     `  timeout server ${Math.max(t.headersMs, t.bodyMs)}ms`,
     `  timeout check ${a.timeoutMs}ms`,
     `  retries ${lb.retries.max}`,
+    // Like our balancer: retry a refused, reset or silent backend elsewhere, never on a status.
+    ...(lb.retries.max > 0 ? ['  retry-on conn-failure empty-response junk-response response-timeout'] : []),
     '  option redispatch 1',
     ...(lb.pool.keepAlive ? ['  http-reuse safe'] : ['  option http-server-close', '  http-reuse never']),
     '',

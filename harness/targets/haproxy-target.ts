@@ -40,11 +40,9 @@ export function mapHaproxySamples(samples: readonly PromSample[], frontend = HAP
     } else if (proxy === backend && s.labels['server'] !== undefined) {
       const server = s.labels['server'];
       if (s.name === 'haproxy_server_status') {
-        // One series per state; older exporters give one series with 0/1/2 (2 = UP? no: 1 = UP).
-        if (s.labels['state'] !== undefined) {
-          if (s.labels['state'] === 'UP') health.set(server, s.value > 0 ? 1 : 0);
-          else if (!health.has(server)) health.set(server, 0);
-        } else health.set(server, s.value === 1 ? 1 : 0);
+        // HAProxy 2.4+: one series per state, 1 for the current one.
+        if (s.labels['state'] === 'UP') health.set(server, s.value > 0 ? 1 : 0);
+        else if (!health.has(server)) health.set(server, 0);
       } else if (s.name === 'haproxy_server_http_responses_total') {
         out.push({ name: MetricName.requests, labels: { backend: server, code: s.labels['code'] ?? 'other' }, value: s.value });
       }

@@ -21,7 +21,8 @@ export class LbbenchTarget implements Target {
   constructor(readonly name = 'lbbench') {}
 
   async available(): Promise<Availability> {
-    return { ok: true };
+    const { packageVersion } = await import('../environment.js');
+    return { ok: true, version: `lbbench ${await packageVersion()}` };
   }
 
   renderConfig(lb: LbConfig, dir: string, harness?: unknown): RenderedConfig {
