@@ -227,7 +227,7 @@ const CommandTargetSchema = z.strictObject({
   configTemplate: z.string().min(1).optional(),
   /** Where clients connect, `host:port`. Default lb.listen. */
   listen: hostPort.optional(),
-  /** Its metrics endpoint. Default none (counts from the test backends). */
+  /** Its metrics endpoint (`{port}`, `{metricsPort}` substituted). Default none (counts from the test backends). */
   metricsUrl: metricsUrl.optional(),
   /** Format of metricsUrl. Default `lbbench`. */
   metricsFormat: z.enum(TARGET_METRICS_FORMATS).default('lbbench'),

@@ -95,8 +95,13 @@ export class CommandTarget extends ForeignTarget {
     return this.decl.command.slice(1).map((a) => substitutePlaceholders(a, values));
   }
 
+  /** The declared metrics URL with `{port}` and `{metricsPort}` substituted. */
+  private metricsUrlOf(lb: LbConfig, dir: string): string | undefined {
+    return this.decl.metricsUrl === undefined ? undefined : substitutePlaceholders(this.decl.metricsUrl, this.values(lb, dir));
+  }
+
   protected async waitReady(lb: LbConfig, child: ManagedChild, host: TargetHost): Promise<void> {
-    const metrics = this.decl.metricsUrl;
+    const metrics = this.metricsUrlOf(lb, host.dir);
     await waitUntilProxying(lb, child, host, metrics, this.decl.readyPath ?? lb.health.active.path, lbBaseUrl(this.listenOf(lb)));
   }
 
@@ -104,8 +109,8 @@ export class CommandTarget extends ForeignTarget {
     return lbBaseUrl(this.listenOf(lb));
   }
 
-  metrics(_lb: LbConfig, host: TargetHost): TargetMetrics {
-    return metricsForFormat(this.decl.metricsUrl, this.decl.metricsFormat, host);
+  metrics(lb: LbConfig, host: TargetHost): TargetMetrics {
+    return metricsForFormat(this.metricsUrlOf(lb, host.dir), this.decl.metricsFormat, host);
   }
 
   missingMetrics(): Readonly<Record<string, string>> {

@@ -27,10 +27,10 @@ export interface CliProcess {
 const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 /** Spawns `node bin/lbbench.js ...args` in `cwd` (default a fresh temp dir). */
-export function startCli(args: string[], opts: { cwd?: string } = {}): CliProcess {
+export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
   const child = spawn(process.execPath, [BIN_PATH, ...args], {
     cwd: opts.cwd ?? os.tmpdir(),
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const p: CliProcess = {
@@ -66,7 +66,7 @@ export function startCli(args: string[], opts: { cwd?: string } = {}): CliProces
 }
 
 /** Runs lbbench to completion; resolves code and output. */
-export async function runCli(args: string[], opts: { cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const p = startCli(args, opts);
   const code = await p.exited;
   return { code, stdout: p.stdout, stderr: p.stderr };

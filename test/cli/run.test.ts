@@ -24,6 +24,8 @@ test('a failing threshold exits 1, prints the tables and writes both reports', a
   assert.match(r.stdout, new RegExp(`result: .*${files[0]!.replace(/\./g, '\\.')}`));
   const run = JSON.parse(readFileSync(path.join(reports, files[0]!), 'utf8')) as RunResult;
   assert.equal(run.schemaVersion, 2);
+  assert.deepEqual(run.targets?.map((t) => t.name), ['lbbench']);
+  assert.equal(run.scenarios[0]!.target, 'lbbench');
   assert.equal(run.exitCode, 1);
   assert.equal(run.interrupted, false);
   assert.equal(run.scenarios.length, 1);
