@@ -9,7 +9,7 @@
  * exporter format or nginx stub_status (`metricsFormat`), or, without a
  * metrics URL, only what the test backends count.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { CommandTargetConfig, LbConfig, TargetMetricsFormat } from '../../common/config.js';
@@ -59,6 +59,10 @@ export class CommandTarget extends ForeignTarget {
   }
 
   async available(): Promise<Availability> {
+    const template = this.decl.configTemplate;
+    if (template !== undefined && !existsSync(template)) {
+      return { ok: false, reason: `the configTemplate ${template} of target "${this.name}" does not exist`, hint: `fix targets.${this.name}.configTemplate in the config (relative paths are from the working directory)` };
+    }
     if (locateProgram(this.binary)) return { ok: true };
     return { ok: false, reason: `${this.binary} (the command of target "${this.name}") is not on PATH`, hint: 'install it, or fix targets.' + this.name + '.command in the config' };
   }

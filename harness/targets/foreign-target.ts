@@ -18,7 +18,7 @@ import { STOP_GRACE_MS, type Availability, type RenderedConfig, type Target, typ
 export const FOREGROUND_GUARD = new URL('./foreground-guard.js', import.meta.url).pathname;
 
 /** The Debian packages of the built-in peers. */
-export const INSTALL_HINT = 'apt-get install -y nginx haproxy';
+export const INSTALL_HINT = 'install it: apt-get install -y nginx haproxy';
 
 /** Runs `binary args` and returns its stdout and stderr joined (some print versions on stderr), or undefined. */
 export function programOutput(binary: string, args: string[]): Promise<string | undefined> {

@@ -76,7 +76,7 @@ export async function resolveTargets(list: string | readonly string[], config: P
   if (missing.length > 0) {
     const lines = missing.map(([t, a]) => `target ${t.name}: ${a.reason}`);
     const hints = [...new Set(missing.map(([, a]) => a.hint))];
-    throw new UsageError(`${lines.join('; ')}. Install it: ${hints.join('; ')}`);
+    throw new UsageError(`${lines.join('; ')}. ${hints.join('; ')}`);
   }
   return targets;
 }
