@@ -207,6 +207,10 @@ export const HarnessConfigSchema = z
     sampleIntervalMs: z.number().int().min(50).default(1000),
     /** Generator CPU (% of one core) above which a run is generator-bound. Default 80. */
     generatorCpuLimitPercent: z.number().min(1).max(100).default(80),
+    /** Latency fault every backend the harness starts adds before each
+     * answer, ms (the backend's `--latency-ms`): what-if runs with slower
+     * backends, and a known slowdown to check a comparison gate with. Default 0. */
+    backendLatencyMs: z.number().int().min(0).max(60_000).default(0),
   })
   .prefault({});
 

@@ -33,6 +33,7 @@ const VERBS: Record<string, (deps: LongRunningDeps) => Promise<Command>> = {
   load: async () => (await import('./commands/load.js')).loadCommand(),
   report: async () => (await import('./commands/report.js')).reportCommand(),
   targets: async () => (await import('./commands/targets.js')).targetsCommand(),
+  compare: async () => (await import('./commands/compare.js')).compareCommand(),
 };
 
 const HELP_AFTER = `
@@ -52,6 +53,7 @@ Examples:
   $ lbbench validate
   $ lbbench load http://127.0.0.1:8080/echo --rate 2000 --duration 10s
   $ lbbench report reports/<run-id>.json > report.md
+  $ lbbench compare base.json head.json --fail-on-regression 10%
 
 Run \`lbbench <verb> --help\` for the options and examples of each verb.
 `;

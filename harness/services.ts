@@ -267,6 +267,7 @@ class Orchestrator {
     // Bind the address of the URL when it is a literal (127.0.0.1), so a test
     // backend is not exposed beyond loopback; `localhost` keeps the wildcard.
     if (isIP(slot.host) !== 0) args.push('--host', slot.host);
+    if (this.config.harness.backendLatencyMs > 0) args.push('--latency-ms', String(this.config.harness.backendLatencyMs));
     const child = this.spawn(slot.name, 'backend', args);
     slot.child = child;
     // A backend started on port 0 tells its port in its ready line; the
