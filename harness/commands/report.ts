@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, type ExitCodeValue } from '../../common/exit-codes.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { readRunResult } from '../report/read.js';
@@ -30,6 +30,12 @@ Examples:
   $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --out pr-comment.md
   $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --format terminal
   $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --check   # exit 0/1/3 as the stored run did
+  $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --export bmf --export github-action-benchmark --export-dir out
+
+Exports: bmf writes <name>.bmf.json (Bencher Metric Format); github-action-benchmark
+writes <name>.bigger-is-better.json and <name>.smaller-is-better.json (its
+customBiggerIsBetter and customSmallerIsBetter tools). With repeats the value
+is the median and the bounds/range come from min..max.
 
 Exit codes: 0 rendered (with --check: the stored run passed), 1 (--check) a
 threshold failed, 2 the file is missing or not a schemaVersion 1 or 2 result,
@@ -45,9 +51,25 @@ export function reportCommand(io: CommandIo = { stdout: process.stdout }): Comma
     .option('-o, --out <file>', 'write the report to this file instead of stdout')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['markdown', 'terminal']).default('markdown'))
     .option('--check', "exit with the stored run's status: 0 passed, 1 a threshold failed, 3 invalid", false)
+    .addOption(
+      new Option('--export <format>', 'write the metrics for another tool (bmf, github-action-benchmark) next to FILE; repeatable')
+        .argParser((v: string, prev: string[] | undefined) => {
+          if (!['bmf', 'github-action-benchmark'].includes(v)) throw new InvalidArgumentError('Allowed choices are bmf, github-action-benchmark.');
+          return [...(prev ?? []), v];
+        })
+        .default([]),
+    )
+    .option('--export-dir <dir>', 'where --export writes (default: the directory of FILE)')
     .addHelpText('after', HELP_AFTER)
-    .action(async (file: string, opts: { out?: string; format: 'markdown' | 'terminal'; check: boolean }) => {
+    .action(async (file: string, opts: { out?: string; format: 'markdown' | 'terminal'; check: boolean; export: string[]; exportDir?: string }) => {
       const run = readRunResult(file);
+      if (opts.export.length > 0) {
+        const { writeExports } = await import('../export/index.js');
+        const dir = opts.exportDir ?? path.dirname(file);
+        await mkdir(dir, { recursive: true });
+        const written = await writeExports(run, opts.export, path.join(dir, path.basename(file).replace(/\.json$/i, '')));
+        for (const f of written) process.stderr.write(`export: ${f}\n`);
+      }
       const toFile = opts.out !== undefined;
       const text = opts.format === 'markdown' ? renderMarkdown(run) : renderTerminal(run, toFile ? false : undefined);
       if (opts.out !== undefined) {

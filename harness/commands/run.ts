@@ -3,7 +3,7 @@
  * The loop itself is harness/run.ts; this verb parses flags and sets the
  * exit status.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../../common/errors.js';
 import { CONFIG_OPTION_HELP } from '../config-path.js';
 import type { EngineName } from '../engines/engine.js';
@@ -11,6 +11,8 @@ import { requestExitCode } from './exit-status.js';
 import type { LongRunningDeps } from './serve.js';
 
 const ENGINES: EngineName[] = ['open-loop', 'closed-loop', 'autocannon', 'wrk'];
+/** Export formats (harness/export/index.ts), listed here so --help needs no import. */
+export const EXPORT_CHOICES = ['bmf', 'github-action-benchmark'];
 
 const HELP_AFTER = `
 Checks the config, the scenario files and every threshold first (exit 2
@@ -45,6 +47,7 @@ Examples:
   $ lbbench run all                       # every scenario, full settings
   $ lbbench run all --quick --profile ci  # the CI gate (~5 minutes)
   $ lbbench run latency_percentiles --quick --repeat 5
+  $ lbbench run all --quick --export bmf --export github-action-benchmark
   $ lbbench run latency_percentiles throughput --quick
   $ lbbench run failover --reports-dir /tmp/reports
   $ lbbench run ./my-scenario.yaml --scenarios-dir ./my-scenarios
@@ -65,6 +68,7 @@ interface RunFlags {
   verbose: boolean;
   repeat: string;
   noisyFails: boolean;
+  export: string[];
 }
 
 /** Parses `--repeat`: an integer 1..100. */
@@ -90,6 +94,15 @@ export function runCommand(deps: LongRunningDeps): Command {
     .option('-v, --verbose', "stream the services' stdout too (stderr is always shown)", false)
     .option('-n, --repeat <N>', 'run each scenario N times; verdicts on the medians, NOISY when the repeats straddle a target', '1')
     .option('--noisy-fails', 'a NOISY verdict fails the run (exit 1) instead of a warning', false)
+    .addOption(
+      new Option('--export <format>', 'also write the metrics for another tool, next to the report (repeatable)')
+        .choices(EXPORT_CHOICES)
+        .argParser((v: string, prev: string[] | undefined) => {
+          if (!EXPORT_CHOICES.includes(v)) throw new InvalidArgumentError(`Allowed choices are ${EXPORT_CHOICES.join(', ')}.`);
+          return [...(prev ?? []), v];
+        })
+        .default([]),
+    )
     .addHelpText('after', HELP_AFTER)
     .action(async (names: string[], flags: RunFlags) => {
       const stdout = deps.stdout ?? process.stdout;
@@ -139,6 +152,10 @@ export function runCommand(deps: LongRunningDeps): Command {
           else if (flags.verbose) stdout.write(`${line}\n`);
         },
       });
+      if (flags.export.length > 0) {
+        const { writeExports } = await import('../export/index.js');
+        for (const file of await writeExports(outcome.run, flags.export, outcome.jsonPath.replace(/\.json$/, ''))) stdout.write(`export: ${file}\n`);
+      }
       if (outcome.run.interrupted) stderr.write('lbbench: interrupted; the report holds the scenarios that finished (exit 3)\n');
       for (const v of outcome.run.scenarios.flatMap((sc) => sc.verdicts).filter((x) => x.verdict === 'NOISY')) {
         stderr.write(

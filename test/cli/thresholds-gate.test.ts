@@ -16,7 +16,7 @@ const tmp = tempDir();
 after(() => tmp.cleanup());
 
 function readRun(reports: string): RunResult {
-  const json = readdirSync(reports).find((f) => f.endsWith('.json'))!;
+  const json = readdirSync(reports).find((f) => /Z-(quick|full)(-\d+)?\.json$/.test(f))!;
   return JSON.parse(readFileSync(path.join(reports, json), 'utf8')) as RunResult;
 }
 
@@ -59,8 +59,10 @@ test('a gated threshold whose metric was not measured makes the run INVALID (exi
 
 test('an optional unmeasured threshold is N/A and the run passes; --repeat 3 keeps every sample and the spread', async () => {
   const reports = path.join(tmp.dir, 'optional');
-  const r = await runCli(['run', path.join(DIR, 'tiny_optional.yaml'), '--config', FIXTURE_CONFIG, '--reports-dir', reports, '--repeat', '3']);
+  const r = await runCli(['run', path.join(DIR, 'tiny_optional.yaml'), '--config', FIXTURE_CONFIG, '--reports-dir', reports, '--repeat', '3', '--export', 'bmf']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
+  const bmfFile = /^export: (.*\.bmf\.json)$/m.exec(r.stdout)![1]!;
+  const bmf = JSON.parse(readFileSync(bmfFile, 'utf8')) as Record<string, Record<string, { value: number; lower_value: number }>>;
   assert.match(r.stdout, /tiny_optional \(repeat 3\/3\)/);
   assert.match(r.stdout, /Repeats: 3 runs/);
   const run = readRun(reports);
@@ -86,10 +88,11 @@ test('an optional unmeasured threshold is N/A and the run passes; --repeat 3 kee
   const sorted = [...rps].sort((a, b) => a - b);
   assert.deepEqual([st.n, st.min, st.median, st.max], [3, sorted[0], sorted[1], sorted[2]]);
   assert.equal(s.metrics['requests_per_second'], sorted[1]);
+  assert.deepEqual(bmf['tiny_optional']!['requests_per_second'], { value: sorted[1], lower_value: sorted[0], upper_value: sorted[2] });
   const md = readFileSync(path.join(reports, readdirSync(reports).find((f) => f.endsWith('.md'))!), 'utf8');
   assert.match(md, /\| requests_per_second \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+% \| 3 \|/);
   // A schema-2 result renders again (report used to accept schema 1 only).
-  const again = await runCli(['report', path.join(reports, readdirSync(reports).find((f) => f.endsWith('.json'))!), '--check']);
+  const again = await runCli(['report', path.join(reports, readdirSync(reports).find((f) => /Z-full\.json$/.test(f))!), '--check']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /Repeats: 3 runs/);
 });
