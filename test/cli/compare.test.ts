@@ -1,5 +1,5 @@
 /**
- * compare on real runs: HEAD's backends got a fixed 5 ms latency fault, so
+ * compare on real runs: HEAD's backends got a fixed 20 ms latency fault, so
  * HEAD is significantly slower and --fail-on-regression exits 1; two runs
  * with identical settings show no significant change.
  */
@@ -31,7 +31,7 @@ before(async () => {
   same = await runInto('same', FIXTURE_CONFIG);
 });
 
-test('compare: backends 5 ms slower in HEAD is a significant latency regression; --fail-on-regression exits 1', async () => {
+test('compare: backends 20 ms slower in HEAD is a significant latency regression; --fail-on-regression exits 1', async () => {
   const md = path.join(tmp.dir, 'comment.md');
   const r = await runCli(['compare', base, slow, '--fail-on-regression', '10%', '--markdown', md]);
   assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -44,8 +44,8 @@ test('compare: backends 5 ms slower in HEAD is a significant latency regression;
     assert.equal(m.verdict, 'slower', `${metric}: ${JSON.stringify(m)}`);
     assert.equal(m.baseSamples.length, 5);
     assert.ok(m.ciLowPct! > 0, metric);
-    // 5 ms on top of sub-millisecond answers.
-    assert.ok(m.headMedian - m.baseMedian > 3, `${metric}: ${m.baseMedian} -> ${m.headMedian}`);
+    // 20 ms on top of answers of a few ms.
+    assert.ok(m.headMedian - m.baseMedian > 5, `${metric}: ${m.baseMedian} -> ${m.headMedian}`);
   }
   const text = readFileSync(md, 'utf8');
   assert.match(text, /^### lbbench compare: FAIL/m);
