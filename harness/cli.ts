@@ -34,6 +34,7 @@ const VERBS: Record<string, (deps: LongRunningDeps) => Promise<Command>> = {
   report: async () => (await import('./commands/report.js')).reportCommand(),
   targets: async () => (await import('./commands/targets.js')).targetsCommand(),
   compare: async () => (await import('./commands/compare.js')).compareCommand(),
+  merge: async () => (await import('./commands/merge.js')).mergeCommand(),
 };
 
 const HELP_AFTER = `

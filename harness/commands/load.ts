@@ -41,6 +41,7 @@ Examples:
   $ lbbench load http://127.0.0.1:8001/ --engine wrk --json > result.json
   $ lbbench load http://127.0.0.1:8080/bytes/1048576 --engine closed-loop --connections 32 --processes 2
   $ lbbench load http://127.0.0.1:8080/echo --method POST --header 'content-type: text/plain' --body hello
+  $ lbbench load http://127.0.0.1:8080/echo --rate 5000 --start-at $(( $(date +%s%3N) + 10000 )) --json > host-a.json
 `;
 
 /** Flags of `lbbench load` as commander parses them. */
@@ -55,6 +56,7 @@ interface LoadFlags {
   header: string[];
   body?: string;
   json: boolean;
+  startAt?: string;
 }
 
 /**
@@ -69,6 +71,23 @@ export function parseDurationMs(text: string, flag = '--duration', allowZero = f
   const ms = Number(m[1]) * factor;
   if (ms < 0 || (!allowZero && ms === 0)) throw new UsageError(`${flag}: ${JSON.stringify(text)} must be greater than 0`);
   return ms;
+}
+
+/** Most --start-at may lie in the future, ms (a day). */
+const MAX_START_AT_AHEAD_MS = 86_400_000;
+
+/**
+ * Parses `--start-at`: epoch ms, no more than 1 s in the past (clock skew
+ * between hosts) and at most a day ahead. Throws UsageError otherwise.
+ */
+export function parseStartAt(text: string, nowMs: number = Date.now()): number {
+  const t = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(t)) {
+    throw new UsageError(`--start-at: ${JSON.stringify(text)} (expected ms since 1970, e.g. $(( $(date +%s%3N) + 10000 )))`);
+  }
+  if (t < nowMs - 1000) throw new UsageError(`--start-at: ${text} is ${((nowMs - t) / 1000).toFixed(1)} s in the past`);
+  if (t > nowMs + MAX_START_AT_AHEAD_MS) throw new UsageError(`--start-at: ${text} is more than a day ahead`);
+  return t;
 }
 
 /** Parses `name: value` headers (repeatable --header). */
@@ -127,6 +146,7 @@ export function loadCommand(): Command {
     .option('-H, --header <h>', "request header 'name: value' (repeatable)", collect, [] as string[])
     .option('-b, --body <S>', 'request body, sent with every request')
     .option('--json', 'print the LoadResult as JSON', false)
+    .option('--start-at <epoch-ms>', 'wait until this wall-clock time (ms since 1970) before starting, so generators on several hosts start together (see `lbbench merge`)')
     .addHelpText('after', HELP_AFTER)
     .action(async (urlArg: string, flags: LoadFlags) => {
       const spec = buildSpec(urlArg, flags);
@@ -143,6 +163,13 @@ export function loadCommand(): Command {
           `lbbench load: ${engineName}, ${spec.connections} connections, ${formatNumber(spec.durationMs / 1000)} s` +
             `${spec.rate !== undefined ? `, ${formatNumber(spec.rate)} req/s` : ''} -> ${spec.method} ${spec.url}\n`,
         );
+      }
+      if (flags.startAt !== undefined) {
+        const waitMs = parseStartAt(flags.startAt) - Date.now();
+        if (waitMs > 0) {
+          if (!flags.json) process.stderr.write(`lbbench load: waiting ${formatNumber(Math.round(waitMs / 100) / 10)} s for --start-at\n`);
+          await new Promise((resolve) => setTimeout(resolve, waitMs));
+        }
       }
       const result = await engine.run(spec);
       process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderLoadTable(result)}\n`);
