@@ -266,7 +266,8 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const { buildComparisons } = await import('./report/comparison.js');
   const comparisons = buildComparisons(run);
   if (comparisons.length > 0) run.comparisons = comparisons;
-  if (summary.length > 0) opts.out(renderSummaryTerminal(summary));
+  // With several targets the matrix by target replaces the summary, whose rows would not say which target they are.
+  if (summary.length > 0 && comparisons.length === 0) opts.out(renderSummaryTerminal(summary));
   if (comparisons.length > 0) {
     const { renderComparisonTerminal } = await import('./report/terminal.js');
     opts.out(renderComparisonTerminal(run));
@@ -415,7 +416,7 @@ async function runAttempt(p: PlannedScenario, services: ManagedServices, opts: R
 
   for (const r of outcome?.invalidReasons ?? []) rec.invalid(r);
   if (status === 'ok' && rec.invalidReasons.length > 0) status = 'invalid';
-  if (outcome) outcome = await withoutTargetGaps(outcome, p.thresholds, services.missingMetrics());
+  if (outcome) outcome = await withoutTargetGaps(outcome, scenario.kind, p.thresholds, services.missingMetrics());
   return {
     status,
     ...(error !== undefined ? { error } : {}),
@@ -435,11 +436,22 @@ async function runAttempt(p: PlannedScenario, services: ManagedServices, opts: R
  * also for thresholds the runner did not produce: N/A, never a PASS on a
  * meaningless figure.
  */
-async function withoutTargetGaps(outcome: ScenarioOutcome, thresholds: readonly ThresholdConfig[], missing: Readonly<Record<string, string>>): Promise<ScenarioOutcome> {
+async function withoutTargetGaps(
+  outcome: ScenarioOutcome,
+  kind: string,
+  thresholds: readonly ThresholdConfig[],
+  missing: Readonly<Record<string, string>>,
+): Promise<ScenarioOutcome> {
   if (Object.keys(missing).length === 0) return outcome;
-  const [{ withoutUnavailable }, { parseThresholdExpr }] = await Promise.all([import('./targets/unavailable-metrics.js'), import('../common/threshold-expr.js')]);
+  const [{ withoutUnavailable }, { parseThresholdExpr }, { SCENARIO_KINDS }] = await Promise.all([
+    import('./targets/unavailable-metrics.js'),
+    import('../common/threshold-expr.js'),
+    import('./scenarios/index.js'),
+  ]);
+  // The kind's declared metrics too, so a figure the runner could not even produce says N/A, not "—".
+  const declared = ((SCENARIO_KINDS as Record<string, { metrics: readonly string[] } | undefined>)[kind]?.metrics ?? []).filter((m) => !m.includes('{'));
   const thresholdMetrics = thresholds.map((t) => parseThresholdExpr(t.target)).flatMap((e) => ('error' in e ? [] : [e.metric]));
-  const judged = withoutUnavailable(outcome.metrics, thresholdMetrics, missing);
+  const judged = withoutUnavailable(outcome.metrics, [...thresholdMetrics, ...declared], missing);
   const unavailable = { ...judged.unavailable, ...(outcome.unavailable ?? {}) };
   return { ...outcome, metrics: judged.metrics, ...(Object.keys(unavailable).length > 0 ? { unavailable } : {}) };
 }

@@ -132,14 +132,17 @@ function ratioText(v: number, best: number | undefined, dir: Direction | undefin
   return ` (x${formatNumber(Math.round((v / best) * 100) / 100)})`;
 }
 
-/** The guide's five headline targets by target: measured value and verdict, or N/A. */
+/** Every threshold by target, the guide's five headline targets first:
+ * measured value and verdict, or N/A. */
 export function targetSummaryMatrix(scenarios: readonly ScenarioResult[], targetNames: readonly string[]): ReportTable {
   const cell = (v: Verdict | undefined): string => {
     if (!v) return '—';
     if (v.verdict === 'N/A') return 'N/A';
     return v.measured === undefined ? v.verdict : `${formatNumber(v.measured)} ${v.verdict}`;
   };
-  const rows = GUIDE_SUMMARY_NAMES.map((name) => {
+  // The guide's five first, then every other threshold of the run, in run order.
+  const others = [...new Set(scenarios.flatMap((s) => s.verdicts.map((v) => v.name)))].filter((n) => !GUIDE_SUMMARY_NAMES.includes(n));
+  const rows = [...GUIDE_SUMMARY_NAMES, ...others].map((name) => {
     const threshold = scenarios.flatMap((s) => s.verdicts).find((v) => v.name === name);
     return [
       name,
@@ -147,7 +150,7 @@ export function targetSummaryMatrix(scenarios: readonly ScenarioResult[], target
       ...targetNames.map((t) => cell(scenarios.filter((s) => targetOf(s) === t).flatMap((s) => s.verdicts).find((v) => v.name === name))),
     ];
   });
-  return { title: "The guide's five targets by target", columns: ['TARGET METRIC', 'threshold', ...targetNames], rows };
+  return { title: "Verdicts by target (the guide's five targets first)", columns: ['TARGET METRIC', 'threshold', ...targetNames], rows };
 }
 
 /**

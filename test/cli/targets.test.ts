@@ -54,7 +54,9 @@ test('one run against lbbench, nginx and haproxy: a result per target, compariso
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /^Comparison: tiny_fail/m);
   assert.match(r.stdout, /FIGURE\s+│ direct\s+│ lbbench\s+│ nginx\s+│ haproxy/);
-  assert.match(r.stdout, /^The guide's five targets by target$/m);
+  assert.match(r.stdout, /^Verdicts by target \(the guide's five targets first\)$/m);
+  assert.match(r.stdout, /│ impossible throughput +│ gigabytes_per_second > 1000000 │ [\d.]+ FAIL +│ [\d.]+ FAIL +│ [\d.]+ FAIL +│/);
+  assert.doesNotMatch(r.stdout, /^Summary$/m);
   const json = readdirSync(reports).find((f) => f.endsWith('.json'))!;
   const run = JSON.parse(readFileSync(path.join(reports, json), 'utf8')) as RunResult;
   assert.equal(run.schemaVersion, 2);
