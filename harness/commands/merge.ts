@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { InputError } from '../../common/errors.js';
-import { readInputFile } from '../../common/yaml-source.js';
+import { readJsonInput } from '../report/read.js';
 import type { LoadResult } from '../engines/engine.js';
 
 const HELP_AFTER = `
@@ -35,13 +35,7 @@ Examples:
 
 /** Reads one `load --json` file, checking the fields the merge adds up. */
 export function readLoadResult(file: string): LoadResult {
-  const text = readInputFile(file);
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new InputError([{ file, path: '', message: `not JSON: ${(err as Error).message}` }], { cause: err });
-  }
+  const data = readJsonInput(file);
   const problems: string[] = [];
   const d = data as Record<string, unknown>;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) problems.push('expected the JSON object `lbbench load --json` prints');

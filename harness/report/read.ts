@@ -16,16 +16,21 @@ export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
  * malformed file throws InputError (exit 2) naming the file and each problem.
  */
 export function readRunResult(file: string): RunResult {
-  const text = readInputFile(file);
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new InputError([{ file, path: '', message: `not JSON: ${(err as Error).message}` }], { cause: err });
-  }
+  const data = readJsonInput(file);
   const problems = shapeProblems(data);
   if (problems.length > 0) throw new InputError(problems.map(([p, message]) => ({ file, path: p, message })));
   return data as RunResult;
+}
+
+/** Reads and parses a user-supplied JSON file; missing, unreadable or not
+ * JSON becomes an InputError (exit 2) naming the file. */
+export function readJsonInput(file: string): unknown {
+  const text = readInputFile(file);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new InputError([{ file, path: '', message: `not JSON: ${(err as Error).message}` }], { cause: err });
+  }
 }
 
 type Problem = [path: string, message: string];
