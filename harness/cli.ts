@@ -35,6 +35,7 @@ const VERBS: Record<string, (deps: LongRunningDeps) => Promise<Command>> = {
   targets: async () => (await import('./commands/targets.js')).targetsCommand(),
   compare: async () => (await import('./commands/compare.js')).compareCommand(),
   merge: async () => (await import('./commands/merge.js')).mergeCommand(),
+  ab: async (deps) => (await import('./commands/ab.js')).abCommand(deps),
 };
 
 const HELP_AFTER = `
@@ -55,6 +56,7 @@ Examples:
   $ lbbench load http://127.0.0.1:8080/echo --rate 2000 --duration 10s
   $ lbbench report reports/<run-id>.json > report.md
   $ lbbench compare base.json head.json --fail-on-regression 10%
+  $ lbbench ab --base main --quick latency_percentiles --fail-on-regression 15%
 
 Run \`lbbench <verb> --help\` for the options and examples of each verb.
 `;

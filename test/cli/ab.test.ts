@@ -1,0 +1,51 @@
+/**
+ * ab on this repository against its own HEAD: the base is built in a
+ * temporary git worktree, the rounds alternate ABBA, each side's runs are
+ * pooled into samples for compare, and the worktree is gone afterwards.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../common/paths.js';
+import type { Comparison } from '../../harness/compare/compare.js';
+import { FIXTURE_CONFIG, FIXTURES, runCli, tempDir } from './helpers.js';
+
+const tmp = tempDir();
+after(() => tmp.cleanup());
+
+function git(args: string[]): string | undefined {
+  try {
+    return execFileSync('git', ['-C', PACKAGE_ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+const headSha = git(['rev-parse', 'HEAD']);
+const skip = headSha === undefined ? 'not a git checkout: ab needs git' : false;
+
+test('ab --base HEAD builds the base in a worktree, alternates ABBA, pools the runs and removes the worktree', { skip }, async () => {
+  const reports = path.join(tmp.dir, 'ab');
+  const scenario = path.join(FIXTURES, 'verdicts', 'tiny_latency.yaml');
+  const r = await runCli(['ab', '--base', 'HEAD', scenario, '--config', FIXTURE_CONFIG, '--repeat', '4', '--metric', 'p50_ms', '--reports-dir', reports]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, new RegExp(`BASE HEAD = ${headSha!.slice(0, 12)}`));
+  const order = [...r.stdout.matchAll(/round (\d)\/4 (base|head): exit 0/g)].map((m) => `${m[1]}${m[2]}`);
+  assert.deepEqual(order, ['1base', '1head', '2head', '2base', '3base', '3head', '4head', '4base']);
+  const c = JSON.parse(readFileSync(path.join(reports, 'comparison.json'), 'utf8')) as Comparison;
+  assert.equal(c.base.gitCommit, headSha);
+  assert.equal(c.metrics.length, 1);
+  assert.equal(c.metrics[0]!.metric, 'p50_ms');
+  assert.equal(c.metrics[0]!.baseSamples.length, 4);
+  assert.equal(c.metrics[0]!.headSamples.length, 4);
+  assert.ok(c.metrics[0]!.ciLowPct !== undefined, '4 against 4 reaches 95%');
+  assert.match(readFileSync(path.join(reports, 'comparison.md'), 'utf8'), /^### lbbench compare: /m);
+  assert.doesNotMatch(git(['worktree', 'list']) ?? '', /lbbench-ab-base-/);
+});
+
+test('ab with an unknown base revision exits 2 before anything runs', { skip }, async () => {
+  const r = await runCli(['ab', '--base', 'no-such-ref-xyz', '--reports-dir', path.join(tmp.dir, 'none')]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /--base "no-such-ref-xyz" is not a known git revision/);
+});
