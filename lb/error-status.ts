@@ -37,9 +37,10 @@ const RESET = info(502, ErrorKind.upstreamReset, 'upstream_reset', false, true);
 const BAD_RESPONSE = info(502, ErrorKind.badResponse, 'bad_response', false, false);
 // The pool was closed by a reload while the request waited: nothing was sent.
 const CLOSED = info(502, ErrorKind.connect, 'closed', true, false);
-const BAD_REQUEST = info(400, ErrorKind.badRequest, null, true, false);
 
-/** Classifies an error from undici's dispatch (`err.code`). Never throws. */
+/** Classifies an upstream error by its `code` (socket errors, the
+ * UpstreamError codes of upstream-connection.ts and upstream-pool.ts,
+ * llhttp's HPE_*). Never throws. */
 export function classifyUpstreamError(err: unknown): FailureInfo {
   const code = (err as { code?: unknown } | null)?.code;
   switch (code) {
@@ -51,25 +52,20 @@ export function classifyUpstreamError(err: unknown): FailureInfo {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return UNREACHABLE;
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'LB_ERR_CONNECT_TIMEOUT':
       return CONNECT_TIMEOUT;
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
+    case 'LB_ERR_HEADERS_TIMEOUT':
+    case 'LB_ERR_BODY_TIMEOUT':
     case 'ETIMEDOUT':
       return TIMEOUT;
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
+    case 'LB_ERR_UPSTREAM_CLOSED':
       return RESET;
-    case 'UND_ERR_CLOSED':
-    case 'UND_ERR_DESTROYED':
+    case 'LB_ERR_POOL_CLOSED':
       return CLOSED;
-    case 'UND_ERR_INVALID_ARG':
-    case 'UND_ERR_NOT_SUPPORTED':
-    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
-      return BAD_REQUEST;
     default:
-      // HPE_* parser errors, UND_ERR_RESPONSE_*, ERR_INVALID_CHAR from
+      // HPE_* parser errors, an unsolicited response, ERR_INVALID_CHAR from
       // writeHead on a header Node refuses: the backend's answer is unusable.
       return BAD_RESPONSE;
   }

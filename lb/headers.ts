@@ -15,6 +15,10 @@ export interface RequestHeaderInfo {
   hasBody: boolean;
   /** Value of the configured hash header, if present. */
   hashKey: string | undefined;
+  /** The body comes with Transfer-Encoding (chunked), not Content-Length. */
+  chunked: boolean;
+  /** The request has a Host header. */
+  hasHost: boolean;
 }
 
 /** Fields that never travel past this hop (lower case). `expect` is here
@@ -54,9 +58,22 @@ function dropNamed(headers: string[], names: readonly string[]): string[] {
 }
 
 /**
- * Builds the upstream request headers from the client's `req.rawHeaders`.
- * Keeps Host as the client sent it. `hashHeader` is the lower-case name of
- * the consistent-hash header, or undefined. Fills `info`.
+ * Builds the upstream request's header block from the client's
+ * `req.rawHeaders`: every field as `name: value\r\n`, without the final
+ * empty line. Keeps Host as the client sent it. `hashHeader` is the
+ * lower-case name of the consistent-hash header, or undefined. Fills `info`.
+ * Names and values come from Node's parser, which refused CR, LF and NUL.
+ */
+export function buildUpstreamHeaderBlock(raw: readonly string[], clientIp: string, hashHeader: string | undefined, info: RequestHeaderInfo): string {
+  const headers = buildUpstreamHeaders(raw, clientIp, hashHeader, info);
+  let block = '';
+  for (let i = 0; i < headers.length; i += 2) block += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return block;
+}
+
+/**
+ * Builds the upstream request headers from the client's `req.rawHeaders`
+ * as a flat [name, value, ...] list (see buildUpstreamHeaderBlock).
  */
 export function buildUpstreamHeaders(raw: readonly string[], clientIp: string, hashHeader: string | undefined, info: RequestHeaderInfo): string[] {
   const out: string[] = [];
@@ -66,6 +83,8 @@ export function buildUpstreamHeaders(raw: readonly string[], clientIp: string, h
   let host: string | undefined;
   info.hasBody = false;
   info.hashKey = undefined;
+  info.chunked = false;
+  info.hasHost = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -73,6 +92,7 @@ export function buildUpstreamHeaders(raw: readonly string[], clientIp: string, h
     switch (lower) {
       case 'host':
         host = value;
+        info.hasHost = true;
         out.push(name, value);
         continue;
       case 'content-length':
@@ -80,7 +100,9 @@ export function buildUpstreamHeaders(raw: readonly string[], clientIp: string, h
         out.push(name, value);
         continue;
       case 'transfer-encoding':
+        // Node's parser refused TE together with Content-Length, so this body is chunked.
         info.hasBody = true;
+        info.chunked = true;
         continue;
       case 'connection':
         listed = connectionTokens(value, listed);
@@ -109,16 +131,17 @@ export function buildUpstreamHeaders(raw: readonly string[], clientIp: string, h
 }
 
 /**
- * Builds the client response headers from undici's raw response headers
- * (Buffers, latin1 like the wire). Appends this proxy to Via.
+ * Builds the client response headers from the backend's raw response
+ * headers (the parser's flat [name, value, ...] list). Appends this proxy
+ * to Via.
  */
-export function buildClientHeaders(raw: readonly (Buffer | string)[]): string[] {
+export function buildClientHeaders(raw: readonly string[]): string[] {
   const out: string[] = [];
   let listed: string[] | null = null;
   let via: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
-    const value = raw[i + 1]!.toString('latin1');
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
     const lower = name.toLowerCase();
     if (lower === 'connection') {
       listed = connectionTokens(value, listed);

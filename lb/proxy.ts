@@ -1,7 +1,7 @@
 /**
  * The proxy of one process: a node:http server whose requests are forwarded
- * through undici pools with a reusable handler object per request
- * (`Exchange`), so response bytes go straight to the client with
+ * by an `Exchange` each (exchange.ts) over pooled raw upstream connections
+ * (upstream-pool.ts), so response bytes go straight to the client with
  * backpressure and the hot path allocates little: no closures, no label
  * lookups, no logging per request.
  *
@@ -11,17 +11,17 @@
  */
 import http, { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Readable } from 'node:stream';
-import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import type { LbConfig } from '../common/config.js';
+import { BackendSet } from './backend-set.js';
 import { createBalancer } from './balancers/index.js';
-import type { Balancer, PickContext } from './balancers/balancer.js';
-import { classifyUpstreamError, errorBody, rawErrorResponse, type FailureInfo } from './error-status.js';
-import { buildClientHeaders, buildUpstreamHeaders, type RequestHeaderInfo } from './headers.js';
+import { errorBody, rawErrorResponse } from './error-status.js';
+import { Exchange, ProxyResponse, type ExchangeHost } from './exchange.js';
+import { buildUpstreamHeaderBlock, type RequestHeaderInfo } from './headers.js';
 import { logLine } from './log.js';
-import { BackendCounters, ErrorIndex, WorkerCounters, errorIndexOf } from './metrics/worker-counters.js';
+import { ErrorIndex, WorkerCounters } from './metrics/worker-counters.js';
 import { UpstreamPool, upstreamPoolKey } from './upstream-pool.js';
+
+export { NO_BACKEND_LABEL } from './exchange.js';
 
 /** Receives passive failures seen by this process. */
 export interface HealthReporter {
@@ -29,376 +29,15 @@ export interface HealthReporter {
   reportPassiveFailure(generation: number, index: number, reason: string): void;
 }
 
-/** Label used in `lb_requests_total` for responses no backend produced (503). */
-export const NO_BACKEND_LABEL = 'none';
-
-/** Error given to undici's abort when the client went away. */
-class ClientAbortError extends Error {
-  readonly code = 'LB_ERR_CLIENT_ABORT';
-  constructor() {
-    super('client closed the connection');
-  }
-}
-const CLIENT_ABORT = new ClientAbortError();
-
-/** One generation of backends (replaced as a whole on reload). */
-class BackendSet {
-  readonly size: number;
-  readonly names: readonly string[];
-  readonly up: Uint8Array;
-  readonly inFlight: Int32Array;
-  /** Scratch eligibility mask for retries; pick() is synchronous, so one suffices. */
-  readonly eligible: Uint8Array;
-  readonly pickCtx: PickContext;
-  readonly hashHeader: string | undefined;
-  readonly reset: boolean;
-  readonly maxRetries: number;
-  readonly passive: boolean;
-
-  constructor(
-    readonly generation: number,
-    readonly lb: LbConfig,
-    readonly pools: readonly UpstreamPool[],
-    readonly counters: readonly BackendCounters[],
-    readonly balancer: Balancer,
-  ) {
-    this.size = lb.backends.length;
-    this.names = lb.backends.map((b) => b.name);
-    this.up = new Uint8Array(this.size).fill(1);
-    this.inFlight = new Int32Array(this.size);
-    this.eligible = new Uint8Array(this.size);
-    this.pickCtx = { clientIp: '', hashKey: undefined, inFlight: this.inFlight };
-    this.hashHeader = lb.algorithm === 'consistent_hash' && lb.hash.key === 'header' ? lb.hash.header?.toLowerCase() : undefined;
-    this.reset = !lb.pool.keepAlive;
-    this.maxRetries = lb.retries.max;
-    this.passive = lb.health.passive.enabled;
-  }
-
-  /** Picks among healthy backends not in `tried` (null: none tried yet). */
-  pick(clientIp: string, hashKey: string | undefined, tried: Uint8Array | null): number {
-    const ctx = this.pickCtx;
-    ctx.clientIp = clientIp;
-    ctx.hashKey = hashKey;
-    if (tried === null) return this.balancer.pick(ctx, this.up);
-    const mask = this.eligible;
-    for (let i = 0; i < this.size; i++) mask[i] = this.up[i]! & (tried[i]! ^ 1);
-    return this.balancer.pick(ctx, mask);
-  }
-}
-
-/** The ServerResponse class of the proxy server: carries its exchange so
- * shared listener functions can find it without a closure per request. */
-class ProxyResponse extends ServerResponse {
-  exchange: Exchange | null = null;
-}
-
-function onResponseClose(this: ProxyResponse): void {
-  const ex = this.exchange;
-  if (ex !== null && !ex.done) ex.clientGone();
-}
-
-function onResponseDrain(this: ProxyResponse): void {
-  const ex = this.exchange;
-  if (ex !== null) ex.drained();
-}
-
-function isIdempotent(method: string): boolean {
-  switch (method) {
-    case 'GET':
-    case 'HEAD':
-    case 'OPTIONS':
-    case 'PUT':
-    case 'DELETE':
-    case 'TRACE':
-      return true;
-    default:
-      return false;
-  }
-}
-
-/**
- * The client's request body as a stream undici can consume, without
- * letting undici destroy the client's socket on an upstream error (it
- * destroys a failed request's body stream). Knows whether any byte was
- * consumed, which decides whether a retry is safe.
- */
-class BodySource extends Readable {
-  /** At least one body byte was taken from the client. */
-  consumed = false;
-  private attached = false;
-
-  constructor(
-    private readonly req: IncomingMessage,
-    private readonly owner: Exchange,
-  ) {
-    super({ highWaterMark: 65_536 });
-  }
-
-  override _read(): void {
-    const req = this.req;
-    if (!this.attached) {
-      this.attached = true;
-      req.on('data', this.onData);
-      req.on('end', this.onEnd);
-      req.on('error', this.onAbort);
-      req.on('aborted', this.onAbort);
-      if (req.readableEnded) {
-        this.push(null);
-        return;
-      }
-    }
-    req.resume();
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.detach();
-    cb(err);
-  }
-
-  private detach(): void {
-    if (!this.attached) return;
-    this.attached = false;
-    const req = this.req;
-    req.off('data', this.onData);
-    req.off('end', this.onEnd);
-    req.off('error', this.onAbort);
-    req.off('aborted', this.onAbort);
-    if (!req.readableEnded) req.pause();
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    this.consumed = true;
-    this.owner.core.counters.bytesIn += chunk.length;
-    if (!this.push(chunk)) this.req.pause();
-  };
-
-  private readonly onEnd = (): void => {
-    this.push(null);
-  };
-
-  private readonly onAbort = (): void => {
-    // The client is gone: say so before undici reports the body error, so
-    // it is not mistaken for a backend failure.
-    this.owner.clientGone();
-    this.destroy(CLIENT_ABORT);
-  };
-}
-
-/**
- * One client request and its upstream attempts. It is undici's dispatch
- * handler (legacy API: raw header Buffers, `resume` for backpressure).
- */
-class Exchange implements Dispatcher.DispatchHandler {
-  done = false;
-  private attempts = 0;
-  private backend = -1;
-  private tried: Uint8Array | null = null;
-  private abortFn: ((err: Error) => void) | null = null;
-  private resumeFn: (() => void) | null = null;
-  private inFlight = false;
-  private requestSent = false;
-  private gone = false;
-  private waitingDrain = false;
-  private status = 0;
-  private body: BodySource | null = null;
-  private readonly headers: string[];
-  private readonly hasBody: boolean;
-  private readonly hashKey: string | undefined;
-  private readonly clientIp: string;
-  private readonly startMs: number;
-
-  constructor(
-    readonly core: ProxyCore,
-    private readonly set: BackendSet,
-    private readonly req: IncomingMessage,
-    private readonly res: ProxyResponse,
-    info: RequestHeaderInfo,
-  ) {
-    this.startMs = performance.now();
-    this.clientIp = req.socket.remoteAddress ?? '';
-    this.headers = buildUpstreamHeaders(req.rawHeaders, this.clientIp, set.hashHeader, info);
-    this.hasBody = info.hasBody;
-    this.hashKey = info.hashKey;
-    res.exchange = this;
-    res.on('close', onResponseClose);
-  }
-
-  start(): void {
-    const index = this.set.pick(this.clientIp, this.hashKey, null);
-    if (index < 0) {
-      this.core.counters.errorsByKind[ErrorIndex.noBackend]! += 1;
-      this.respondError(503, -1);
-      return;
-    }
-    this.dispatchTo(index);
-  }
-
-  private dispatchTo(index: number): void {
-    const set = this.set;
-    this.backend = index;
-    this.attempts++;
-    this.inFlight = true;
-    this.requestSent = false;
-    this.abortFn = null;
-    set.inFlight[index]! += 1;
-    set.counters[index]!.activeRequests++;
-    if (this.hasBody) {
-      this.body?.destroy();
-      this.body = new BodySource(this.req, this);
-    }
-    const req = this.req;
-    set.pools[index]!.pool.dispatch(
-      {
-        path: req.url ?? '/',
-        method: req.method as Dispatcher.HttpMethod,
-        headers: this.headers,
-        body: this.body,
-        reset: set.reset,
-      },
-      this,
-    );
-  }
-
-  /** Ends the current upstream attempt's bookkeeping (exactly once per attempt). */
-  private endAttempt(): void {
-    if (!this.inFlight) return;
-    this.inFlight = false;
-    this.abortFn = null;
-    this.set.inFlight[this.backend]! -= 1;
-    this.set.counters[this.backend]!.activeRequests--;
-  }
-
-  /** The client closed its connection before the response was complete. */
-  clientGone(): void {
-    if (this.gone || this.done) return;
-    this.gone = true;
-    // onError (now, or when a queued request gets its socket) counts the abort.
-    if (this.abortFn !== null) {
-      this.abortFn(CLIENT_ABORT);
-      return;
-    }
-    if (!this.inFlight) {
-      this.done = true;
-      this.core.counters.errorsByKind[ErrorIndex.clientAbort]! += 1;
-    }
-    // With no abortFn yet, the request waits in the pool's queue: onConnect aborts it.
-  }
-
-  drained(): void {
-    this.waitingDrain = false;
-    if (this.resumeFn !== null) this.resumeFn();
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    if (this.gone) {
-      abort(CLIENT_ABORT);
-      return;
-    }
-    this.abortFn = abort;
-  }
-
-  onRequestSent(): void {
-    this.requestSent = true;
-  }
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (this.gone) return false;
-    this.resumeFn = resume;
-    this.status = statusCode;
-    const res = this.res;
-    // The backend's Date (if any) is forwarded; do not add a second one.
-    res.sendDate = false;
-    if (this.core.draining) res.shouldKeepAlive = false;
-    res.writeHead(statusCode, statusText || http.STATUS_CODES[statusCode] || 'Unknown', buildClientHeaders(rawHeaders));
-    return true;
-  }
-
-  onData(chunk: Buffer): boolean {
-    this.core.counters.bytesOut += chunk.length;
-    if (this.res.write(chunk)) return true;
-    if (!this.waitingDrain) {
-      this.waitingDrain = true;
-      this.res.once('drain', onResponseDrain);
-    }
-    return false;
-  }
-
-  onComplete(): void {
-    this.endAttempt();
-    this.done = true;
-    this.res.end();
-    this.set.counters[this.backend]!.observe(this.status, (performance.now() - this.startMs) / 1000);
-  }
-
-  onError(err: Error): void {
-    this.endAttempt();
-    if (this.done) return;
-    const counters = this.core.counters;
-    if (this.gone) {
-      this.done = true;
-      counters.errorsByKind[ErrorIndex.clientAbort]! += 1;
-      return;
-    }
-    const set = this.set;
-    const index = this.backend;
-    const failure = classifyUpstreamError(err);
-    if (failure.passive && set.passive) this.core.markDown(set, index, passiveReason(failure, err));
-    if (this.res.headersSent) {
-      // Mid-response: the status is gone; the only honest signal is a cut connection.
-      this.done = true;
-      counters.errorsByKind[errorIndexOf(failure.kind)]! += 1;
-      set.counters[index]!.observe(this.status, (performance.now() - this.startMs) / 1000);
-      this.res.destroy();
-      return;
-    }
-    if (this.mayRetry(failure)) {
-      const tried = (this.tried ??= new Uint8Array(set.size));
-      tried[index] = 1;
-      const next = set.pick(this.clientIp, this.hashKey, tried);
-      if (next >= 0) {
-        set.counters[index]!.retriesByReason[failure.retryReason]! += 1;
-        this.dispatchTo(next);
-        return;
-      }
-    }
-    counters.errorsByKind[errorIndexOf(failure.kind)]! += 1;
-    this.respondError(failure.status, index);
-  }
-
-  private mayRetry(failure: FailureInfo): boolean {
-    if (failure.retryReason < 0 || this.attempts > this.set.maxRetries) return false;
-    if (this.body !== null && this.body.consumed) return false;
-    return failure.neverReached || !this.requestSent || isIdempotent(this.req.method ?? '');
-  }
-
-  /** Sends the balancer's own error response and counts it. */
-  private respondError(status: number, index: number): void {
-    this.done = true;
-    const res = this.res;
-    const body = errorBody(status);
-    // An unread request body would be parsed as the next request: close instead.
-    if (this.hasBody || this.core.draining) res.shouldKeepAlive = false;
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
-    res.end(body);
-    const c = index < 0 ? this.core.counters.backend(NO_BACKEND_LABEL) : this.set.counters[index]!;
-    c.observe(status, (performance.now() - this.startMs) / 1000);
-  }
-}
-
-function passiveReason(failure: FailureInfo, err: Error): string {
-  const code = (err as { code?: string }).code ?? err.name;
-  return `${failure.kind === 'connect' ? 'connect' : 'reset'} ${code}`;
-}
-
 /** Everything one proxy process needs: backends, pools, balancer, counters. */
-export class ProxyCore {
+export class ProxyCore implements ExchangeHost {
   /** Counters of this process (read by snapshots). */
   readonly counters: WorkerCounters;
   /** Set during drain: responses close their connection. */
   draining = false;
   private set: BackendSet | null = null;
   private pools = new Map<string, UpstreamPool>();
-  private readonly info: RequestHeaderInfo = { hasBody: false, hashKey: undefined };
+  private readonly info: RequestHeaderInfo = { hasBody: false, hashKey: undefined, chunked: false, hasHost: false };
   private readonly servers = new Set<http.Server>();
 
   constructor(
@@ -468,7 +107,10 @@ export class ProxyCore {
       return;
     }
     if (this.draining) pres.shouldKeepAlive = false;
-    new Exchange(this, set, req, pres, this.info).start();
+    const clientIp = req.socket.remoteAddress ?? '';
+    const info = this.info;
+    const block = buildUpstreamHeaderBlock(req.rawHeaders, clientIp, set.hashHeader, info);
+    new Exchange(this, set, req, pres, block, info, clientIp).start();
   };
 
   private readonly onSocketClose = (): void => {

@@ -1,14 +1,19 @@
 /**
- * One undici keep-alive Pool per backend (per worker), sized and timed from
- * config, with its socket opens/closes counted into the backend's counters
+ * One keep-alive connection pool per backend (per worker): at most
+ * `pool.maxConnections` sockets, idle ones reused last-in first-out (the
+ * warmest socket, and the others idle out), requests beyond the cap wait in
+ * FIFO order. Opens and closes are counted into the backend's counters
  * (`lb_upstream_connects_total`, `lb_upstream_connections`).
+ *
+ * An idle socket lives min(`pool.idleTimeoutMs`, the backend's `Keep-Alive:
+ * timeout` hint minus KEEP_ALIVE_TIMEOUT_THRESHOLD_MS), so the balancer
+ * closes before the backend does and never writes into a closing socket.
  */
-import { Pool } from 'undici';
 import type { BackendConfig, LbConfig } from '../common/config.js';
 import type { BackendCounters } from './metrics/worker-counters.js';
+import { UpstreamConnection, UpstreamError, type ConnectionOwner, type ConnectionTimeouts } from './upstream-connection.js';
 
-/** Largest upstream response head accepted, bytes; larger is a bad response (502). */
-export const UPSTREAM_MAX_HEADER_BYTES = 65_536;
+export { UPSTREAM_MAX_HEADER_BYTES } from './upstream-connection.js';
 
 /** How long a closing pool may finish in-flight requests before it is destroyed, ms. */
 export const POOL_CLOSE_GRACE_MS = 30_000;
@@ -16,61 +21,166 @@ export const POOL_CLOSE_GRACE_MS = 30_000;
 /** Margin kept below a backend's advertised keep-alive timeout, ms. */
 export const KEEP_ALIVE_TIMEOUT_THRESHOLD_MS = 1_000;
 
-function noop(): void {}
+/** Someone waiting for a connection (the proxy's exchange). */
+export interface PoolWaiter {
+  /** A connected, idle connection, now the waiter's until it begins and ends
+   * an exchange. Returns false when the waiter no longer wants one (the
+   * pool then keeps it). */
+  onUpstreamReady(conn: UpstreamConnection): boolean;
+  /** No connection: the connect failed, or the pool closed. */
+  onUpstreamError(err: Error): void;
+}
 
 /** A backend's connection pool. */
-export class UpstreamPool {
-  readonly pool: Pool;
+export class UpstreamPool implements ConnectionOwner {
   /** Pools with the same key are interchangeable (reused across reloads). */
   readonly key: string;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly max: number;
+  private readonly idleMs: number;
+  private readonly timeouts: ConnectionTimeouts;
+  private readonly idle: UpstreamConnection[] = [];
+  /** Connections opened and not yet closed (connecting, idle or busy). */
+  private open = 0;
+  private readonly queue: (PoolWaiter | null)[] = [];
+  private queueHead = 0;
+  /** The waiter each connecting socket was opened for. */
+  private readonly connectingFor = new Map<UpstreamConnection, PoolWaiter | null>();
+  private readonly all = new Set<UpstreamConnection>();
   private closing: Promise<void> | null = null;
+  private closeNow: (() => void) | null = null;
 
-  constructor(backend: BackendConfig, lb: LbConfig, counters: BackendCounters) {
+  constructor(
+    backend: BackendConfig,
+    lb: LbConfig,
+    private readonly counters: BackendCounters,
+  ) {
     this.key = upstreamPoolKey(backend, lb);
-    this.pool = new Pool(backend.url, {
-      connections: lb.pool.maxConnections,
-      pipelining: 1,
-      keepAliveTimeout: lb.pool.idleTimeoutMs,
-      keepAliveMaxTimeout: lb.pool.idleTimeoutMs,
-      // undici subtracts this from the server's `Keep-Alive: timeout=N`
-      // hint and uses the smaller of that and idleTimeoutMs. Its default
-      // (2 s) needlessly shortened pooled sockets' lives; idled-out sockets
-      // are reopened on the next burst, a connect inside the request path.
-      // 1 s still closes well before the server does.
-      keepAliveTimeoutThreshold: KEEP_ALIVE_TIMEOUT_THRESHOLD_MS,
-      connectTimeout: lb.timeouts.connectMs,
-      headersTimeout: lb.timeouts.headersMs,
-      bodyTimeout: lb.timeouts.bodyMs,
-      maxHeaderSize: UPSTREAM_MAX_HEADER_BYTES,
-    });
-    this.pool.on('connect', () => {
-      counters.upstreamConnects++;
-      counters.upstreamConnections++;
-    });
-    this.pool.on('disconnect', () => {
-      counters.upstreamConnections--;
-    });
-    // Connect failures reach the request's handler; the events need no action.
-    this.pool.on('connectionError', noop);
+    const url = new URL(backend.url);
+    this.host = url.hostname.replace(/^\[|\]$/g, '');
+    this.port = url.port === '' ? 80 : Number(url.port);
+    this.max = lb.pool.maxConnections;
+    this.idleMs = lb.pool.idleTimeoutMs;
+    this.timeouts = { connectMs: lb.timeouts.connectMs, headersMs: lb.timeouts.headersMs, bodyMs: lb.timeouts.bodyMs };
   }
 
-  /** Lets in-flight requests finish (up to `graceMs`), then destroys the pool. */
+  /** The backend's `host:port`, for a request that has no Host header. */
+  get authority(): string {
+    return this.host.includes(':') ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
+  }
+
+  /**
+   * Gets a connection for `waiter`: an idle one at once (synchronously), a
+   * new one when under the cap, else a place in the queue.
+   */
+  acquire(waiter: PoolWaiter): void {
+    if (this.closing !== null) {
+      waiter.onUpstreamError(new UpstreamError('LB_ERR_POOL_CLOSED', 'the backend was removed by a reload'));
+      return;
+    }
+    const conn = this.idle.pop();
+    if (conn !== undefined) {
+      if (!waiter.onUpstreamReady(conn)) this.released(conn, true);
+      return;
+    }
+    if (this.open < this.max) {
+      this.connect(waiter);
+      return;
+    }
+    this.queue.push(waiter);
+  }
+
+  /** Withdraws a waiter that no longer wants a connection (client gone). */
+  cancel(waiter: PoolWaiter): void {
+    for (let i = this.queueHead; i < this.queue.length; i++) if (this.queue[i] === waiter) this.queue[i] = null;
+    for (const [conn, w] of this.connectingFor) if (w === waiter) this.connectingFor.set(conn, null);
+  }
+
+  private connect(waiter: PoolWaiter | null): void {
+    this.open++;
+    const conn = new UpstreamConnection(this, this.host, this.port, this.timeouts);
+    this.connectingFor.set(conn, waiter);
+    this.all.add(conn);
+  }
+
+  private nextWaiter(): PoolWaiter | null {
+    while (this.queueHead < this.queue.length) {
+      const w = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = null;
+      if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+        this.queue.splice(0, this.queueHead);
+        this.queueHead = 0;
+      }
+      if (w !== null) return w;
+    }
+    return null;
+  }
+
+  /** @internal ConnectionOwner */
+  connected(conn: UpstreamConnection): void {
+    this.counters.upstreamConnects++;
+    this.counters.upstreamConnections++;
+    const waiter = this.connectingFor.get(conn) ?? null;
+    this.connectingFor.delete(conn);
+    if (waiter === null || !waiter.onUpstreamReady(conn)) this.released(conn, true);
+  }
+
+  /** @internal ConnectionOwner */
+  released(conn: UpstreamConnection, reusable: boolean): void {
+    const idleMs = Math.min(this.idleMs, conn.keepAliveHintMs - KEEP_ALIVE_TIMEOUT_THRESHOLD_MS);
+    if (!reusable || this.closing !== null || idleMs <= 0) {
+      conn.destroy();
+      return;
+    }
+    for (let waiter = this.nextWaiter(); waiter !== null; waiter = this.nextWaiter()) {
+      if (waiter.onUpstreamReady(conn)) return;
+    }
+    conn.idleTimeout(idleMs);
+    this.idle.push(conn);
+  }
+
+  /** @internal ConnectionOwner */
+  closed(conn: UpstreamConnection, wasConnected: boolean, err: Error | null): void {
+    this.open--;
+    this.all.delete(conn);
+    if (wasConnected) this.counters.upstreamConnections--;
+    const i = this.idle.lastIndexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    if (this.connectingFor.has(conn)) {
+      const waiter = this.connectingFor.get(conn) ?? null;
+      this.connectingFor.delete(conn);
+      if (waiter !== null) waiter.onUpstreamError(err ?? new UpstreamError('ECONNRESET', 'connection closed while connecting'));
+    }
+    if (this.closing !== null) {
+      if (this.open === 0) this.closeNow?.();
+      return;
+    }
+    // A freed place: the first waiter gets a fresh connection.
+    if (this.queueHead < this.queue.length && this.open < this.max) {
+      const waiter = this.nextWaiter();
+      if (waiter !== null) this.connect(waiter);
+    }
+  }
+
+  /** Lets in-flight requests finish (up to `graceMs`), then destroys every connection. */
   close(graceMs = POOL_CLOSE_GRACE_MS): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        this.pool.destroy().then(resolve, resolve);
+        for (const conn of [...this.all]) conn.abort(new UpstreamError('LB_ERR_POOL_CLOSED', `the backend was removed by a reload; in-flight request cut after ${graceMs}ms`));
+        this.closeNow?.();
       }, graceMs);
       timer.unref();
-      this.pool.close().then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      );
+      this.closeNow = () => {
+        clearTimeout(timer);
+        this.closeNow = null;
+        resolve();
+      };
+      for (let w = this.nextWaiter(); w !== null; w = this.nextWaiter()) {
+        w.onUpstreamError(new UpstreamError('LB_ERR_POOL_CLOSED', 'the backend was removed by a reload'));
+      }
+      for (const conn of this.idle.splice(0)) conn.destroy();
+      if (this.open === 0) this.closeNow();
     });
     return this.closing;
   }
