@@ -11,11 +11,15 @@
  *   --repeats N        rounds (default 3)
  *   --seconds S        seconds per wrk measurement (default 5)
  *   --targets LIST     comma list of direct, nginx, haproxy, lbbench, and
- *                      lbbench:LABEL=DIR (the balancer of another built
- *                      checkout, e.g. a baseline worktree; default
+ *                      lbbench:LABEL=DIR[@FLAG,FLAG...][#ACCEPT] (the
+ *                      balancer of another built checkout, e.g. a baseline
+ *                      worktree, optionally with node flags its workers
+ *                      inherit and an lb.accept mode, e.g.
+ *                      lbbench:semi=.@--max-semi-space-size=32 or
+ *                      lbbench:shared=.#shared; default
  *                      direct,nginx,haproxy,lbbench)
- *   --measures LIST    comma list of echo, fresh1000, connclose, bytes1m, idle
- *                      (default: all)
+ *   --measures LIST    comma list of echo, fresh1000, connclose, bytes1m, idle,
+ *                      openloop (default: all)
  *   --node PATH        node binary for the backends and lbbench (default: this one)
  *   --port-base N      backends N+1..N+3, target N+10, lb metrics N+11 (default 21300)
  *   --json FILE        also write every sample as JSON
@@ -29,6 +33,9 @@
  *   bytes1m    wrk -t2 -c50 /bytes/1048576: GB/s
  *   idle       5,000 idle keep-alive client connections (each served one
  *              request first): RSS growth of the target's processes per connection
+ *   openloop   lbbench's own open-loop engine at 2,000 requests/s over 100
+ *              connections on /echo (`lbbench load --rate 2000`): p99 from
+ *              the intended send time
  *
  * Every config lives in a private temp dir; nginx and HAProxy are run as
  * plain foreground children (never the system service), and every process
@@ -43,7 +50,7 @@ import { fileURLToPath } from 'node:url';
 import { findOnPath } from '../harness/engines/wrk.js';
 import { processTree, readProcStat } from '../harness/proc-stats.js';
 
-const ALL_MEASURES = ['echo', 'fresh1000', 'connclose', 'bytes1m', 'idle'] as const;
+const ALL_MEASURES = ['echo', 'fresh1000', 'connclose', 'bytes1m', 'idle', 'openloop'] as const;
 type Measure = (typeof ALL_MEASURES)[number];
 type Kind = 'direct' | 'nginx' | 'haproxy' | 'lbbench';
 
@@ -53,6 +60,10 @@ interface TargetSpec {
   kind: Kind;
   /** lbbench: the checkout whose bin/lbbench.js runs. */
   dir?: string;
+  /** lbbench: node flags (the workers inherit them). */
+  nodeFlags?: string[];
+  /** lbbench: `lb.accept` (default: the config's default). */
+  accept?: string;
 }
 
 interface Options {
@@ -115,8 +126,8 @@ function parseOptions(argv: string[]): Options {
     }
   }
   for (const t of targets.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^lbbench:([\w.-]+)=(.+)$/.exec(t);
-    if (m) o.targets.push({ name: `lbbench:${m[1]}`, kind: 'lbbench', dir: path.resolve(m[2]!) });
+    const m = /^lbbench:([\w.-]+)=([^@#]+)(?:@([^#]+))?(?:#([\w]+))?$/.exec(t);
+    if (m) o.targets.push({ name: `lbbench:${m[1]}`, kind: 'lbbench', dir: path.resolve(m[2]!), nodeFlags: m[3]?.split(',') ?? [], accept: m[4] });
     else if (t === 'direct' || t === 'nginx' || t === 'haproxy' || t === 'lbbench') o.targets.push({ name: t, kind: t, dir: t === 'lbbench' ? REPO : undefined });
     else usage(`--targets: unknown target ${JSON.stringify(t)}; expected direct, nginx, haproxy, lbbench or lbbench:LABEL=DIR`);
   }
@@ -273,12 +284,13 @@ ${p.backends.map((port, i) => `  server b${i + 1} 127.0.0.1:${port} weight ${WEI
 `;
 }
 
-function lbbenchConfig(p: Ports): string {
+function lbbenchConfig(p: Ports, accept: string | undefined): string {
   return [
     'lb:',
     `  listen: { host: 127.0.0.1, port: ${p.target} }`,
     `  metrics: { host: 127.0.0.1, port: ${p.metrics} }`,
     '  workers: 2',
+    ...(accept ? [`  accept: ${accept}`] : []),
     '  algorithm: weighted_round_robin',
     '  backends:',
     ...p.backends.map((port, i) => `    - { name: backend-${port}, url: "http://127.0.0.1:${port}", weight: ${WEIGHTS[i]} }`),
@@ -303,8 +315,8 @@ async function startTarget(t: TargetSpec, o: Options, p: Ports, tmp: string): Pr
     child = startChild('haproxy', ['-f', file, '-db'], t.name);
   } else {
     const file = path.join(dir, 'config.yaml');
-    writeFileSync(file, lbbenchConfig(p));
-    child = startChild(o.node, [path.join(t.dir!, 'bin/lbbench.js'), 'lb', '--config', file], t.name);
+    writeFileSync(file, lbbenchConfig(p, t.accept));
+    child = startChild(o.node, [...(t.nodeFlags ?? []), path.join(t.dir!, 'bin/lbbench.js'), 'lb', '--config', file], t.name);
   }
   await waitReady(p.target, t.name, child);
   return { child, port: p.target };
@@ -345,6 +357,30 @@ function runWrk(args: string[], seconds: number, luaFile: string): Promise<WrkRe
       const line = out.split('\n').find((l) => l.startsWith('PEERSJSON '));
       if (!line) return reject(new Error(`wrk ${args.join(' ')} printed no result:\n${out.slice(-1000)}`));
       resolve(JSON.parse(line.slice('PEERSJSON '.length)) as WrkResult);
+    });
+  });
+}
+
+/** `lbbench load --engine open-loop --rate 2000 -c 100` against `url`: its LoadResult. */
+function runOpenLoop(o: Options, url: string): Promise<{ latency: { p99Us: number }; errors: Record<string, number> }> {
+  return new Promise((resolve, reject) => {
+    const args = [path.join(REPO, 'bin/lbbench.js'), 'load', url, '--engine', 'open-loop', '--rate', '2000', '--connections', '100', '--duration', `${o.seconds}s`, '--warmup', '1s', '--json'];
+    const child = spawn(o.node, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    child.stderr.on('data', (d) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (o.seconds + 30) * 1000);
+    child.on('error', reject);
+    child.once('exit', () => {
+      children.delete(child);
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(out.slice(out.indexOf('{'))));
+      } catch {
+        reject(new Error(`lbbench load printed no result:\n${(err || out).slice(-1000)}`));
+      }
     });
   });
 }
@@ -421,6 +457,10 @@ async function measureTarget(t: TargetSpec, o: Options, p: Ports, tmp: string, l
         const r = await runWrk(['-t2', '-c50', `${base}/bytes/1048576`], o.seconds, luaFile);
         sample.gb_per_s = r.bytes / (r.durationUs / 1e6) / 1e9;
         sample.bytes1m_errors = r.connect + r.read + r.write + r.status + r.timeout;
+      } else if (m === 'openloop') {
+        const r = await runOpenLoop(o, `${base}/echo`);
+        sample.openloop_p99_ms = r.latency.p99Us / 1000;
+        sample.openloop_errors = Object.values(r.errors).reduce((a, b) => a + b, 0);
       } else if (m === 'idle' && pid !== undefined) {
         await sleep(500);
         const rss0 = treeRssBytes(pid);
@@ -456,6 +496,7 @@ const ROWS: Row[] = [
   { metric: 'c1000_errors', label: 'socket errors, c=1000 fresh connections', higherIsBetter: false, digits: 0 },
   { metric: 'new_conns_per_s', label: 'new connections/s (Connection: close, c=50)', higherIsBetter: true, digits: 0 },
   { metric: 'gb_per_s', label: '1 MiB throughput GB/s, c=50', higherIsBetter: true, digits: 2 },
+  { metric: 'openloop_p99_ms', label: 'open-loop p99 ms at 2,000 req/s, c=100', higherIsBetter: false, digits: 2 },
   { metric: 'rss_kb_per_idle_conn', label: `RSS KB per idle connection (${IDLE_CONNECTIONS})`, higherIsBetter: false, digits: 2 },
 ];
 

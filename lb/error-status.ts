@@ -1,7 +1,8 @@
 /**
- * The one place that maps an upstream failure to what the client gets:
- * no eligible backend -> 503, refused/reset/bad response -> 502, timeout ->
- * 504. It also says whether the failure may be retried and whether it is
+ * The one place that maps a failure to what the client gets: upstream, no
+ * eligible backend -> 503, refused/reset/bad response -> 502, timeout ->
+ * 504; client side, a malformed request -> 400, headers not sent in time ->
+ * 408, headers too large -> 431. It also says whether the failure may be retried and whether it is
  * evidence that the backend is dead (passive health).
  */
 import { ErrorKind, type ErrorKindValue } from '../common/metric-names.js';
@@ -69,6 +70,25 @@ export function classifyUpstreamError(err: unknown): FailureInfo {
       // writeHead on a header Node refuses: the backend's answer is unusable.
       return BAD_RESPONSE;
   }
+}
+
+/** How a request Node's server could not accept is answered. */
+export interface ClientFailure {
+  readonly status: 400 | 408 | 431;
+  /** `lb_errors_total{kind}`. */
+  readonly kind: ErrorKindValue;
+}
+
+const HEADERS_TOO_LARGE: ClientFailure = Object.freeze({ status: 431, kind: ErrorKind.headersTooLarge });
+const REQUEST_TIMEOUT: ClientFailure = Object.freeze({ status: 408, kind: ErrorKind.timeout });
+const MALFORMED: ClientFailure = Object.freeze({ status: 400, kind: ErrorKind.badRequest });
+
+/** Classifies a client-side error of Node's HTTP server ('clientError',
+ * by `err.code`): header overflow 431, header timeout 408, else 400. */
+export function classifyClientError(code: string | undefined): ClientFailure {
+  if (code === 'HPE_HEADER_OVERFLOW') return HEADERS_TOO_LARGE;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return REQUEST_TIMEOUT;
+  return MALFORMED;
 }
 
 const STATUS_TEXT: Record<number, string> = {

@@ -14,11 +14,11 @@ import type { Socket } from 'node:net';
 import type { LbConfig } from '../common/config.js';
 import { BackendSet } from './backend-set.js';
 import { createBalancer } from './balancers/index.js';
-import { errorBody, rawErrorResponse } from './error-status.js';
+import { classifyClientError, errorBody, rawErrorResponse } from './error-status.js';
 import { Exchange, ProxyResponse, type ExchangeHost } from './exchange.js';
 import { buildUpstreamHeaderBlock, type RequestHeaderInfo } from './headers.js';
 import { logLine } from './log.js';
-import { ErrorIndex, WorkerCounters } from './metrics/worker-counters.js';
+import { WorkerCounters, errorIndexOf } from './metrics/worker-counters.js';
 import { UpstreamPool, upstreamPoolKey } from './upstream-pool.js';
 
 export { NO_BACKEND_LABEL } from './exchange.js';
@@ -128,16 +128,9 @@ export class ProxyCore implements ExchangeHost {
       socket.destroy();
       return;
     }
-    let status: 400 | 408 | 431 = 400;
-    if (code === 'HPE_HEADER_OVERFLOW') {
-      status = 431;
-      this.counters.errorsByKind[ErrorIndex.headersTooLarge]! += 1;
-    } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      status = 408;
-      this.counters.errorsByKind[ErrorIndex.timeout]! += 1;
-    } else {
-      this.counters.errorsByKind[ErrorIndex.badRequest]! += 1;
-    }
+    const failure = classifyClientError(code);
+    this.counters.errorsByKind[errorIndexOf(failure.kind)]! += 1;
+    const status = failure.status;
     // A response already in progress on this socket cannot be followed by ours.
     if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();

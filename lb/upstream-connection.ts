@@ -283,6 +283,8 @@ export class UpstreamConnection {
 
   /** @internal parser callback */
   messageComplete(): void {
+    // Trailer fields of a chunked body arrive like header parts: not forwarded.
+    this.partialHeaders = null;
     if (this.interim) {
       this.interim = false;
       return;

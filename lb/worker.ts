@@ -6,7 +6,7 @@
  */
 import cluster from 'node:cluster';
 import type http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { LbConfig } from '../common/config.js';
 import { isLbMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
@@ -17,6 +17,16 @@ import { ProxyCore } from './proxy.js';
  * Node's default, 511, overflows when 1,000 clients connect at once, and an
  * overflowed SYN is retried only after a second. */
 const LISTEN_BACKLOG = 4096;
+
+/** SO_REUSEPORT sockets each worker binds (accept: reuseport). libuv takes
+ * one connection per listening socket per event-loop turn, so a busy worker
+ * with one socket drains a burst of new connections slowly; with several,
+ * each turn takes one from each. Their connections all go to the one HTTP
+ * server. */
+const ACCEPT_SOCKETS_PER_WORKER = 4;
+
+/** The extra accept sockets of this worker (beyond the HTTP server's own). */
+const extraListeners: net.Server[] = [];
 
 setLogPrefix(`[lb worker ${cluster.worker?.id ?? process.pid}]`);
 
@@ -43,6 +53,7 @@ function drainAndExit(drainMs: number): void {
   draining = true;
   const done = () => process.exit(0);
   if (server === null) return done();
+  for (const l of extraListeners) l.close();
   core.drain(server, drainMs).then(done, done);
 }
 
@@ -66,7 +77,23 @@ process.on('message', (raw: unknown) => {
       const base = { port: msg.listenPort, host: msg.lb.listen.host, backlog: LISTEN_BACKLOG };
       const options = msg.reusePort ? { ...base, exclusive: true, reusePort: true } : base;
       s.listen(options as net.ListenOptions, () => {
-        send({ t: 'lb:listening', port: (s.address() as AddressInfo).port });
+        const port = (s.address() as AddressInfo).port;
+        if (!msg.reusePort) return send({ t: 'lb:listening', port });
+        const all = [];
+        for (let i = 1; i < ACCEPT_SOCKETS_PER_WORKER; i++) {
+          const extra = net.createServer({ noDelay: true }, (socket) => s.emit('connection', socket));
+          extraListeners.push(extra);
+          all.push(
+            new Promise<void>((resolve, reject) => {
+              extra.once('error', reject);
+              extra.listen({ ...options, port } as net.ListenOptions, () => resolve());
+            }),
+          );
+        }
+        Promise.all(all).then(
+          () => send({ t: 'lb:listening', port }),
+          (err: Error) => s.emit('error', err),
+        );
       });
       return;
     }

@@ -118,13 +118,19 @@ describe('upstream response framing', () => {
 
   it('forwards a chunked response whole, and one delimited by the connection closing', async (t) => {
     const b = await rawBackend((h, s) => {
-      if (h.startsWith('GET /chunked')) s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n');
+      if (h.startsWith('GET /chunked')) s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\nX-Trailer: t\r\n\r\n');
+      else if (h.startsWith('GET /after')) s.write('HTTP/1.1 200 OK\r\nX-After: a\r\nContent-Length: 1\r\n\r\n!');
       else s.end('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end');
     });
     t.after(() => b.close());
     const lb = await withBalancer(t, b);
     const chunked = await httpRequest(`http://127.0.0.1:${lb.port}/chunked`);
     assert.equal(chunked.body, 'abcdefg');
+    // The trailer is dropped, and does not leak into the next response on the connection.
+    const after = await httpRequest(`http://127.0.0.1:${lb.port}/after`);
+    assert.equal(after.headers['x-after'], 'a');
+    assert.equal(after.headers['x-trailer'], undefined);
+    assert.equal(after.rawHeaders.filter((h) => /x-trailer/i.test(h)).length, 0);
     const closed = await httpRequest(`http://127.0.0.1:${lb.port}/eof`);
     assert.equal(closed.status, 200);
     assert.equal(closed.body, 'until the end');
