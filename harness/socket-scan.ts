@@ -63,13 +63,16 @@ export function establishedSocketCount(pid: number): number {
 }
 
 /**
- * PIDs of the processes holding a listening TCP socket on `port`, primary
- * first: the one whose parent is not in the set, then its descendants.
- * Empty when not found or not permitted.
+ * PIDs of the processes holding a listening TCP socket on `port` (or on any
+ * of `alsoPorts`), primary first: the one whose parent is not in the set,
+ * then its descendants. `alsoPorts` finds a primary that holds none of the
+ * `port` sockets itself (lbbench's balancer with SO_REUSEPORT: the workers
+ * listen, the primary serves metrics). Empty when not found or not permitted.
  */
-export async function findListeningPids(port: number): Promise<number[]> {
+export async function findListeningPids(port: number, ...alsoPorts: number[]): Promise<number[]> {
   const inodes = new Set<string>();
-  for (const row of readTcpTables()) if (row.state === TCP_LISTEN && row.localPort === port) inodes.add(row.inode);
+  const ports = new Set([port, ...alsoPorts]);
+  for (const row of readTcpTables()) if (row.state === TCP_LISTEN && ports.has(row.localPort)) inodes.add(row.inode);
   if (inodes.size === 0) return [];
   const holders: number[] = [];
   for (const entry of safeReaddir('/proc')) {

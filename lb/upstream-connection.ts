@@ -91,6 +91,9 @@ interface Parser {
 
 function noop(): void {}
 
+/** The read buffer of every upstream socket of this process (see the constructor). */
+const READ_BUFFER = Buffer.allocUnsafe(65_536);
+
 let lastHint = '';
 let lastHintMs = Infinity;
 
@@ -175,11 +178,12 @@ export class UpstreamConnection {
     parser[kOnMessageBegin] = noop;
     parser[kOnExecute] = noop;
     this.parser = parser;
-    const socket = net.connect({ host, port, noDelay: true });
+    // Reads land in one buffer per process: the parser copies what it keeps
+    // (body chunks), so no Buffer is allocated per read.
+    const socket = net.connect({ host, port, noDelay: true, onread: { buffer: READ_BUFFER, callback: this.onRead } });
     this.socket = socket;
     socket.setTimeout(timeouts.connectMs);
     socket.on('connect', this.onConnect);
-    socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -306,12 +310,14 @@ export class UpstreamConnection {
     this.owner.connected(this);
   };
 
-  private readonly onData = (data: Buffer): void => {
-    const ret = this.parser.execute(data);
+  private readonly onRead = (nread: number, buf: Uint8Array): boolean => {
+    const ret = this.parser.execute((buf as Buffer).subarray(0, nread));
     if (ret instanceof Error) {
       const code = (ret as { code?: string }).code ?? 'HPE_INVALID';
       this.fail(new UpstreamError(code, `malformed backend response: ${ret.message}`, { cause: ret }));
     }
+    // Keep reading; backpressure pauses the socket itself (body()).
+    return true;
   };
 
   private readonly onEnd = (): void => {

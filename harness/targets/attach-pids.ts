@@ -7,15 +7,16 @@ import { findListeningPids } from '../socket-scan.js';
 
 /** Listening-socket owners of one port, primary first. */
 export interface SocketOwners {
-  find(port: number): Promise<void>;
+  /** Finds them by `port`, and by `alsoPorts` (e.g. the metrics port) for a primary that holds no `port` socket. */
+  find(port: number, ...alsoPorts: number[]): Promise<void>;
   pids(): number[];
 }
 
 export function socketOwnersAlive(): SocketOwners {
   let found: number[] = [];
   return {
-    async find(port: number): Promise<void> {
-      found = await findListeningPids(port);
+    async find(port: number, ...alsoPorts: number[]): Promise<void> {
+      found = await findListeningPids(port, ...alsoPorts);
     },
     pids(): number[] {
       return found.filter((pid) => readProcStat(pid) !== undefined);

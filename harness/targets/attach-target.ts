@@ -53,7 +53,8 @@ export class AttachTarget implements Target {
     await waitUntilProxying(lb, undefined, host, metrics, this.options.readyPath ?? lb.health.active.path, base).catch((err: Error) => {
       throw Object.assign(err, { message: `${err.message} (attached target ${this.name}: is it running?)` });
     });
-    await this.owners.find(Number(new URL(base).port));
+    const metricsPort = metrics === undefined ? NaN : Number(new URL(metrics).port);
+    await this.owners.find(Number(new URL(base).port), ...(Number.isInteger(metricsPort) && metricsPort > 0 ? [metricsPort] : []));
   }
 
   url(lb: LbConfig): string {
