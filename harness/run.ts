@@ -88,6 +88,9 @@ export interface RunOptions {
   serviceLog?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Clock for run ids and timestamps; injected in tests. Default `Date.now`. */
   now?: () => number;
+  /** Terminal tables with every column, however wide (`--wide`). Default
+   * false: fitted to 80 columns. */
+  wide?: boolean;
 }
 
 /** What runBenchmark produced. */
@@ -231,7 +234,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
       for (const result of await runScenario(p, services, opts, targets, summaries)) {
         scenarios.push(result);
         const { renderScenarioTerminal } = await import('./report/terminal.js');
-        opts.out(renderScenarioTerminal(result));
+        opts.out(renderScenarioTerminal(result, { wide: opts.wide === true }));
       }
     }
   } finally {
@@ -267,10 +270,10 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const comparisons = buildComparisons(run);
   if (comparisons.length > 0) run.comparisons = comparisons;
   // With several targets the matrix by target replaces the summary, whose rows would not say which target they are.
-  if (summary.length > 0 && comparisons.length === 0) opts.out(renderSummaryTerminal(summary));
+  if (summary.length > 0 && comparisons.length === 0) opts.out(renderSummaryTerminal(summary, { wide: opts.wide === true }));
   if (comparisons.length > 0) {
     const { renderComparisonTerminal } = await import('./report/terminal.js');
-    opts.out(renderComparisonTerminal(run));
+    opts.out(renderComparisonTerminal(run, { wide: opts.wide === true }));
   }
   const { jsonPath, mdPath } = await writeReports(run, opts.reportsDir);
   opts.out(`${statusLine(run, planned.length)}\nreport: ${mdPath}\nresult: ${jsonPath}\n`);

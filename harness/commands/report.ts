@@ -60,8 +60,9 @@ export function reportCommand(io: CommandIo = { stdout: process.stdout }): Comma
         .default([]),
     )
     .option('--export-dir <dir>', 'where --export writes (default: the directory of FILE)')
+    .option('--wide', 'terminal tables with every column, however wide (default: fitted to 80 columns)', false)
     .addHelpText('after', HELP_AFTER)
-    .action(async (file: string, opts: { out?: string; format: 'markdown' | 'terminal'; check: boolean; export: string[]; exportDir?: string }) => {
+    .action(async (file: string, opts: { out?: string; format: 'markdown' | 'terminal'; check: boolean; wide: boolean; export: string[]; exportDir?: string }) => {
       const run = readRunResult(file);
       if (opts.export.length > 0) {
         const { writeExports } = await import('../export/index.js');
@@ -71,11 +72,11 @@ export function reportCommand(io: CommandIo = { stdout: process.stdout }): Comma
         for (const f of written) process.stderr.write(`export: ${f}\n`);
       }
       const toFile = opts.out !== undefined;
-      const text = opts.format === 'markdown' ? renderMarkdown(run) : renderTerminal(run, toFile ? false : undefined);
+      const text = opts.format === 'markdown' ? renderMarkdown(run) : renderTerminal(run, toFile ? false : undefined, opts.wide);
       if (opts.out !== undefined) {
         await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
         await writeFileAtomic(opts.out, text);
-        io.stdout.write(renderSummaryTerminal(runSummary(run)));
+        io.stdout.write(renderSummaryTerminal(runSummary(run), { wide: opts.wide }));
         io.stdout.write(`status: ${statusLine(run)}\nwrote ${opts.out}\n`);
       } else {
         io.stdout.write(text);
@@ -84,13 +85,13 @@ export function reportCommand(io: CommandIo = { stdout: process.stdout }): Comma
     });
 }
 
-function renderTerminal(run: RunResult, color: boolean | undefined): string {
-  const opts = color === undefined ? undefined : { color };
+function renderTerminal(run: RunResult, color: boolean | undefined, wide: boolean): string {
+  const opts = color === undefined ? { wide } : { color, wide };
   return [
     ...run.scenarios.map((s) => renderScenarioTerminal(s, opts)),
     renderSummaryTerminal(runSummary(run), opts),
     `status: ${statusLine(run)}\n`,
-    renderEnvironmentTerminal(run.environment) + '\n',
+    renderEnvironmentTerminal(run.environment, opts) + '\n',
   ].join('\n');
 }
 

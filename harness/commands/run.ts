@@ -69,6 +69,7 @@ interface RunFlags {
   repeat: string;
   noisyFails: boolean;
   export: string[];
+  wide: boolean;
 }
 
 /** Parses `--repeat`: an integer 1..100. */
@@ -103,6 +104,7 @@ export function runCommand(deps: LongRunningDeps): Command {
         })
         .default([]),
     )
+    .option('--wide', 'terminal tables with every column, however wide (default: fitted to 80 columns)', false)
     .addHelpText('after', HELP_AFTER)
     .action(async (names: string[], flags: RunFlags) => {
       const stdout = deps.stdout ?? process.stdout;
@@ -145,6 +147,7 @@ export function runCommand(deps: LongRunningDeps): Command {
         targets,
         reportsDir: flags.reportsDir ?? config.harness.reportsDir,
         command: ['lbbench', 'run', ...process.argv.slice(3)].join(' '),
+        wide: flags.wide,
         signal,
         out,
         serviceLog: (line, stream) => {

@@ -48,8 +48,36 @@ export function totalErrors(errors: Record<string, number>): number {
   return n;
 }
 
-/** One row per load run: engine, load model, resolution, connections reached, rates, latency, errors, generator CPU. */
-export function loadsTable(loads: ScenarioResult['loads']): ReportTable {
+/** Which columns a derived table shows. */
+export interface TableDetail {
+  /** Every column, units in each cell (`--wide`, and the Markdown report). Default true. */
+  wide?: boolean;
+}
+
+/**
+ * One row per load run. Wide: engine and version, load model, resolution,
+ * connections reached with the ramp, rates, latency, errors, generator CPU.
+ * Compact (the terminal's default, fits 80 columns): units in the headers,
+ * connections as the count reached (`987/1000` when short), latency as
+ * `p50/p99` in ms, generator CPU as the total % with `SAT` when
+ * it saturated; the rest is in `--wide`, the Markdown report and the JSON.
+ */
+export function loadsTable(loads: ScenarioResult['loads'], detail: TableDetail = {}): ReportTable {
+  if (detail.wide === false) {
+    return {
+      title: 'Load runs',
+      columns: ['load', 'engine', 'conn', 'req/s', 'p50/p99 ms', 'err', 'gen%'],
+      rows: loads.map(({ label, result: r }) => [
+        label,
+        r.engine,
+        r.connectionsEstablished === r.spec.connections ? String(r.connectionsEstablished) : `${r.connectionsEstablished}/${r.spec.connections}`,
+        Math.round(r.achievedRate),
+        `${formatMsCompact(r.latency.p50Us)}/${formatMsCompact(r.latency.p99Us)}`,
+        totalErrors(r.errors),
+        `${Math.round(r.generator.cpuPercent)}${r.generator.saturated ? ' SAT' : ''}`,
+      ]),
+    };
+  }
   return {
     title: 'Load runs',
     columns: ['load', 'engine', 'model, resolution', 'connections (ramp)', 'req/s (target)', 'p50', 'p99', 'max', 'errors', 'generator CPU'],
@@ -68,6 +96,13 @@ export function loadsTable(loads: ScenarioResult['loads']): ReportTable {
   };
 }
 
+/** µs as ms with 3 significant digits (`0.511`, `16.3`, `112`). */
+function formatMsCompact(us: number): string {
+  const ms = us / 1000;
+  if (ms >= 100) return String(Math.round(ms));
+  return String(Number(ms.toPrecision(3)));
+}
+
 function formatErrors(r: LoadResult): string {
   const total = totalErrors(r.errors);
   if (total === 0) return '0';
@@ -84,8 +119,10 @@ function formatGenerator(r: LoadResult): string {
   return g.saturated ? `${base} SATURATED` : base;
 }
 
-/** Per process name: samples, mean and max CPU (% of one core), max RSS; undefined without samples. */
-export function processTable(sampling: SamplingData | undefined): ReportTable | undefined {
+/** Per process name: pids, samples, mean and max CPU (% of one core), max
+ * RSS; undefined without samples. Compact (`wide: false`): more than two
+ * pids become a count, RSS in MiB in the header. */
+export function processTable(sampling: SamplingData | undefined, detail: TableDetail = {}): ReportTable | undefined {
   if (!sampling || sampling.processes.length === 0) return undefined;
   const byName = new Map<string, { pids: Set<number>; cpu: number[]; rssMax: number }>();
   for (const p of sampling.processes) {
@@ -94,6 +131,20 @@ export function processTable(sampling: SamplingData | undefined): ReportTable | 
     e.pids.add(p.pid);
     e.cpu.push(p.cpuPercent);
     e.rssMax = Math.max(e.rssMax, p.rssBytes);
+  }
+  if (detail.wide === false) {
+    return {
+      title: 'Processes (CPU % of one core)',
+      columns: ['process', 'pids', 'samples', 'mean CPU%', 'max CPU%', 'max RSS(MiB)'],
+      rows: [...byName].map(([name, e]) => [
+        name,
+        e.pids.size > 2 ? `${e.pids.size} pids` : [...e.pids].join(' '),
+        e.cpu.length,
+        formatNumber(e.cpu.reduce((a, b) => a + b, 0) / e.cpu.length),
+        formatNumber(Math.max(...e.cpu)),
+        (e.rssMax / 1024 ** 2).toFixed(1),
+      ]),
+    };
   }
   return {
     title: 'Processes (CPU % of one core)',

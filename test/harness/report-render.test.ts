@@ -130,14 +130,17 @@ test('renderSummaryTerminal: columns, values, colour only when asked', () => {
   assert.deepEqual(header.split('│').map((c) => c.trim()).filter(Boolean), ['metric', 'target', 'excellent', 'measured', 'verdict']);
   const rows = plain.split('\n').filter((l) => l.startsWith('│')).slice(1);
   assert.deepEqual(rows.map((l) => l.split('│')[1]!.trim()), ['p99 at 1K connections', 'throughput', 'distribution deviation', 'extra check']);
-  assert.deepEqual(rows[0]!.split('│').map((c) => c.trim()).filter(Boolean), ['p99 at 1K connections', 'p99_ms_c1000 < 20', 'p99_ms_c1000 < 10', '12.5', 'PASS']);
+  // Compact by default: the expressions without their metric key; --wide keeps them whole.
+  assert.deepEqual(rows[0]!.split('│').map((c) => c.trim()).filter(Boolean), ['p99 at 1K connections', '< 20', '< 10', '12.5', 'PASS']);
+  const wideRows = renderSummaryTerminal(run.summary, { color: false, wide: true }).split('\n').filter((l) => l.startsWith('│')).slice(1);
+  assert.deepEqual(wideRows[0]!.split('│').map((c) => c.trim()).filter(Boolean), ['p99 at 1K connections', 'p99_ms_c1000 < 20', 'p99_ms_c1000 < 10', '12.5', 'PASS']);
   assert.match(renderSummaryTerminal(run.summary, { color: true }), /\u001b\[32mPASS\u001b\[0m/);
   assert.match(renderSummaryTerminal([v('s', 'x', 'FAIL')], { color: true }), /\u001b\[31mFAIL\u001b\[0m/);
 });
 
 test('renderScenarioTerminal: title, status, reasons, loads, processes, verdicts', () => {
   const [distribution, latConn, throughput] = fixtureRun().scenarios;
-  const lat = renderScenarioTerminal(latConn!, { color: false });
+  const lat = renderScenarioTerminal(latConn!, { color: false, wide: true });
   assert.doesNotMatch(lat, ANSI);
   assert.match(lat, /^== lat_conn == p99 at 1000 connections\n/);
   assert.match(lat, /status: INVALID/);
@@ -146,6 +149,10 @@ test('renderScenarioTerminal: title, status, reasons, loads, processes, verdicts
   assert.match(lat, /987\/1000 \(1234 ms\)/);
   assert.match(lat, /61\.5% \(2 proc, max 33\.1%\)/);
   assert.match(lat, /12\.5 ms/);
+  // Compact (default): units in the headers, connections short of the request shown as such.
+  const compact = renderScenarioTerminal(latConn!, { color: false });
+  assert.match(compact, /│ load +│ engine +│ conn +│ req\/s +│ p50\/p99 ms +│ err +│ gen% +│/);
+  assert.match(compact, /│ c1000 +│ open-loop +│ 987\/1000 +│ 5000 +│ 0\.7\/12\.5 +│ 3 +│ 62 +│/);
   const dist = renderScenarioTerminal(distribution!, { color: false });
   assert.match(dist, /Shares\n/);
   assert.match(dist, /backend-8001 \| primary/);
