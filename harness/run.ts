@@ -275,8 +275,8 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     const { renderComparisonTerminal } = await import('./report/terminal.js');
     opts.out(renderComparisonTerminal(run, { wide: opts.wide === true }));
   }
-  const { jsonPath, mdPath } = await writeReports(run, opts.reportsDir);
-  opts.out(`${statusLine(run, planned.length)}\nreport: ${mdPath}\nresult: ${jsonPath}\n`);
+  const { jsonPath, mdPath, htmlPath } = await writeReports(run, opts.reportsDir);
+  opts.out(`${statusLine(run, planned.length)}\nreport: ${mdPath}\nhtml: ${htmlPath}\nresult: ${jsonPath}\n`);
   return { run, jsonPath, mdPath, exitCode };
 }
 

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, type ExitCodeValue } from '../../common/exit-codes.js';
+import { renderHtml } from '../report/html.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { readRunResult } from '../report/read.js';
 import { overallStatus, runSummary } from '../report/summary.js';
@@ -29,6 +30,7 @@ Examples:
   $ lbbench report reports/2025-01-31T10-00-00Z-quick.json > report.md
   $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --out pr-comment.md
   $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --format terminal
+  $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --html --out report.html   # self-contained, opens offline
   $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --check   # exit 0/1/3 as the stored run did
   $ lbbench report reports/2025-01-31T10-00-00Z-quick.json --export bmf --export github-action-benchmark --export-dir out
 
@@ -49,7 +51,8 @@ export function reportCommand(io: CommandIo = { stdout: process.stdout }): Comma
     .description('render a stored result (reports/<run-id>.json) again as Markdown or terminal tables')
     .argument('<file>', 'result JSON written by `lbbench run`')
     .option('-o, --out <file>', 'write the report to this file instead of stdout')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['markdown', 'terminal']).default('markdown'))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['markdown', 'terminal', 'html']).default('markdown'))
+    .option('--html', 'the self-contained HTML report with charts (same as --format html)', false)
     .option('--check', "exit with the stored run's status: 0 passed, 1 a threshold failed, 3 invalid", false)
     .addOption(
       new Option('--export <format>', 'write the metrics for another tool (bmf, github-action-benchmark) next to FILE; repeatable')
@@ -62,7 +65,7 @@ export function reportCommand(io: CommandIo = { stdout: process.stdout }): Comma
     .option('--export-dir <dir>', 'where --export writes (default: the directory of FILE)')
     .option('--wide', 'terminal tables with every column, however wide (default: fitted to 80 columns)', false)
     .addHelpText('after', HELP_AFTER)
-    .action(async (file: string, opts: { out?: string; format: 'markdown' | 'terminal'; check: boolean; wide: boolean; export: string[]; exportDir?: string }) => {
+    .action(async (file: string, opts: { out?: string; format: 'markdown' | 'terminal' | 'html'; html: boolean; check: boolean; wide: boolean; export: string[]; exportDir?: string }) => {
       const run = readRunResult(file);
       if (opts.export.length > 0) {
         const { writeExports } = await import('../export/index.js');
@@ -72,7 +75,8 @@ export function reportCommand(io: CommandIo = { stdout: process.stdout }): Comma
         for (const f of written) process.stderr.write(`export: ${f}\n`);
       }
       const toFile = opts.out !== undefined;
-      const text = opts.format === 'markdown' ? renderMarkdown(run) : renderTerminal(run, toFile ? false : undefined, opts.wide);
+      const format = opts.html ? 'html' : opts.format;
+      const text = format === 'html' ? renderHtml(run) : format === 'markdown' ? renderMarkdown(run) : renderTerminal(run, toFile ? false : undefined, opts.wide);
       if (opts.out !== undefined) {
         await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
         await writeFileAtomic(opts.out, text);

@@ -4,6 +4,8 @@
  * renders the same text from the JSON later.
  */
 import type { ReportTable, RunResult, ScenarioResult, Verdict } from '../scenario-api.js';
+import { scenarioCharts } from './charts/index.js';
+import { renderMermaidChart } from './charts/mermaid.js';
 import { environmentTable, formatNumber, gaugeTable, loadsTable, processTable, VERDICT_COLUMNS, verdictRow } from './format.js';
 import { buildComparisons } from './comparison.js';
 import { overallStatus, runSummary, scenarioStatus } from './summary.js';
@@ -110,7 +112,16 @@ export function renderMarkdown(run: RunResult): string {
 
   out.push('## Scenarios');
   if (run.scenarios.length === 0) out.push('_No scenario ran._');
-  for (const s of run.scenarios) out.push(renderScenarioSection(s, comparisons.length > 0));
+  const charted = new Set<string>();
+  for (const s of run.scenarios) {
+    out.push(renderScenarioSection(s, comparisons.length > 0));
+    // One set of charts per scenario name: they draw every target and repeat.
+    if (!charted.has(s.name)) {
+      charted.add(s.name);
+      const charts = scenarioCharts(run, s.name).map(renderMermaidChart).filter((c): c is string => c !== undefined);
+      if (charts.length > 0) out.push(`**Charts**\n\n${charts.join('\n\n')}`);
+    }
+  }
 
   out.push('## Environment');
   const env = environmentTable(run.environment);

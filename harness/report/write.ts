@@ -1,27 +1,30 @@
 /**
- * Writes a run's reports: `<dir>/<runId>.json` (the RunResult, pretty JSON)
- * and `<dir>/<runId>.md` (renderMarkdown). Each file is written to a temp
+ * Writes a run's reports: `<dir>/<runId>.json` (the RunResult, pretty JSON),
+ * `<dir>/<runId>.md` (renderMarkdown) and `<dir>/<runId>.html` (renderHtml). Each file is written to a temp
  * file beside it and renamed, so a reader never sees half a report.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../scenario-api.js';
+import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 
 /**
- * Creates `dir` (mkdir -p) and writes both reports. The file name is the
- * runId with characters other than letters, digits, `.`, `_` and `-`
- * replaced by `_`. Resolves to the two paths.
+ * Creates `dir` (mkdir -p) and writes the three reports, the JSON first.
+ * The file name is the runId with characters other than letters, digits,
+ * `.`, `_` and `-` replaced by `_`. Resolves to the paths.
  */
-export async function writeReports(run: RunResult, dir: string): Promise<{ jsonPath: string; mdPath: string }> {
+export async function writeReports(run: RunResult, dir: string): Promise<{ jsonPath: string; mdPath: string; htmlPath: string }> {
   await mkdir(dir, { recursive: true });
   const base = path.join(dir, reportBaseName(run.runId));
   const jsonPath = `${base}.json`;
   const mdPath = `${base}.md`;
+  const htmlPath = `${base}.html`;
   await writeFileAtomic(jsonPath, JSON.stringify(run, null, 2) + '\n');
   await writeFileAtomic(mdPath, renderMarkdown(run));
-  return { jsonPath, mdPath };
+  await writeFileAtomic(htmlPath, renderHtml(run));
+  return { jsonPath, mdPath, htmlPath };
 }
 
 /** The file name (without extension) for a run id. */
