@@ -107,8 +107,8 @@ figcaption{font-weight:600;margin-bottom:4px}
 .marker{stroke:#444;stroke-dasharray:4 3;stroke-width:1.2}.marker-label{font-size:10px;fill:#444}
 .pt:hover,.bar:hover{stroke:#000;stroke-width:1.5}
 .legend{list-style:none;padding:0;margin:4px 0 0;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px}
-.swatch{display:inline-block;width:14px;height:10px;margin-right:5px;vertical-align:middle;border-radius:2px}.swatch.line{height:3px}
-.swatch.marker{border-left:2px dashed #444;width:0;height:12px;border-radius:0}
+.swatch{display:inline-block;width:14px;height:10px;margin-right:5px;vertical-align:middle;border-radius:2px}.swatch-line{height:3px}
+.swatch-marker{border-left:2px dashed #444;width:0;height:12px;border-radius:0}
 .targets{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px;align-items:start}
 .target{overflow-x:auto}
 pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}

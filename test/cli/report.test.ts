@@ -93,3 +93,36 @@ test('lbbench report --help shows examples', { skip }, async () => {
   assert.match(r.stdout, /Examples:/);
   assert.match(r.stdout, /--out/);
 });
+
+test('lbbench report --html writes the self-contained HTML report with its charts', { skip }, async () => {
+  const { chartFixtureRun } = await import('../harness/chart-fixture.js');
+  const { renderHtml } = await import('../../harness/report/html.js');
+  const chartRun = chartFixtureRun();
+  const file = path.join(tmp, 'charts.json');
+  writeFileSync(file, JSON.stringify(chartRun));
+  const out = path.join(tmp, 'html', 'charts.html');
+  const r = await lbbench(['report', file, '--html', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /wrote .*charts\.html/);
+  const html = readFileSync(out, 'utf8');
+  assert.equal(html, renderHtml(JSON.parse(JSON.stringify(chartRun)) as typeof chartRun));
+  assert.match(html, /^<!DOCTYPE html>/);
+  assert.equal(html.match(/<figure class="chart"/g)?.length, 11);
+
+  const toStdout = await lbbench(['report', resultFile, '--format', 'html']);
+  assert.equal(toStdout.code, 0, toStdout.stderr);
+  assert.match(toStdout.stdout, /^<!DOCTYPE html>[\s\S]*<\/html>\n$/);
+});
+
+test('lbbench report --format terminal fits 80 columns, --wide does not', { skip }, async () => {
+  const loads = Array.from({ length: 3 }, (_, i) => ({ label: `direct c${1000 * (i + 1)} open-loop`, result: run.scenarios[1]!.loads[0]!.result }));
+  const file = path.join(tmp, 'wide.json');
+  writeFileSync(file, JSON.stringify({ ...run, scenarios: [{ ...run.scenarios[1]!, loads }] }));
+  const widest = (text: string): number => Math.max(...text.split('\n').map((l) => [...l].length));
+  const narrow = await lbbench(['report', file, '--format', 'terminal']);
+  assert.equal(narrow.code, 0, narrow.stderr);
+  assert.ok(widest(narrow.stdout) <= 80, String(widest(narrow.stdout)));
+  const wide = await lbbench(['report', file, '--format', 'terminal', '--wide']);
+  assert.ok(widest(wide.stdout) > 80);
+  assert.match(wide.stdout, /generator CPU/);
+});

@@ -11,17 +11,20 @@ const MALFORMED = path.join(FIXTURES, 'bad-scenarios', 'malformed.yaml');
 const tmp = tempDir();
 after(() => tmp.cleanup());
 
-test('a failing threshold exits 1, prints the tables and writes both reports', async () => {
+test('a failing threshold exits 1, prints the tables and writes the three reports', async () => {
   const reports = path.join(tmp.dir, 'reports');
   const r = await runCli(['run', TINY_FAIL, '--config', FIXTURE_CONFIG, '--reports-dir', reports]);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /impossible throughput .*FAIL/);
   assert.match(r.stdout, /^Summary$/m);
-  const files = readdirSync(reports).sort();
+  const [html, ...files] = readdirSync(reports).sort();
   assert.equal(files.length, 2);
+  assert.match(html!, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-full\.html$/);
   assert.match(files[0]!, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-full\.json$/);
   assert.match(files[1]!, /-full\.md$/);
   assert.match(r.stdout, new RegExp(`result: .*${files[0]!.replace(/\./g, '\\.')}`));
+  assert.match(r.stdout, new RegExp(`html: .*${html!.replace(/\./g, '\\.')}`));
+  assert.match(readFileSync(path.join(reports, html!), 'utf8'), /^<!DOCTYPE html>[\s\S]*impossible throughput/);
   const run = JSON.parse(readFileSync(path.join(reports, files[0]!), 'utf8')) as RunResult;
   assert.equal(run.schemaVersion, 2);
   assert.deepEqual(run.targets?.map((t) => t.name), ['lbbench']);

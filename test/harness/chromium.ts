@@ -9,9 +9,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 
-/** The system Chromium's path, or undefined when it is not installed. */
+/** The system Chromium's path, or undefined when it is not installed.
+ * LBBENCH_CHROMIUM, when set, is the only candidate (set it to a missing
+ * path to see the tests skip). */
 export function chromiumPath(): string | undefined {
-  const candidates = [process.env['LBBENCH_CHROMIUM'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
+  const override = process.env['LBBENCH_CHROMIUM'];
+  const candidates = override ? [override] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
   return candidates.find((p) => existsSync(p));
 }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../common/errors.js';
+import { renderHtml } from '../../harness/report/html.js';
 import { renderMarkdown } from '../../harness/report/markdown.js';
 import { readRunResult } from '../../harness/report/read.js';
 import { reportBaseName, writeReports } from '../../harness/report/write.js';
@@ -15,19 +16,21 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 test('writeReports + readRunResult round trip', async () => {
   const run = fixtureRun();
   const dir = path.join(tmp, 'nested', 'reports');
-  const { jsonPath, mdPath } = await writeReports(run, dir);
+  const { jsonPath, mdPath, htmlPath } = await writeReports(run, dir);
   assert.equal(jsonPath, path.join(dir, '2025-01-31T10-00-00Z.json'));
   assert.equal(mdPath, path.join(dir, '2025-01-31T10-00-00Z.md'));
-  assert.deepEqual(readdirSync(dir).sort(), ['2025-01-31T10-00-00Z.json', '2025-01-31T10-00-00Z.md'], 'no temp files left');
+  assert.equal(htmlPath, path.join(dir, '2025-01-31T10-00-00Z.html'));
+  assert.deepEqual(readdirSync(dir).sort(), ['2025-01-31T10-00-00Z.html', '2025-01-31T10-00-00Z.json', '2025-01-31T10-00-00Z.md'], 'no temp files left');
   assert.deepEqual(readRunResult(jsonPath), run);
   assert.equal(readFileSync(mdPath, 'utf8'), renderMarkdown(run));
+  assert.equal(readFileSync(htmlPath, 'utf8'), renderHtml(run));
   assert.match(readFileSync(jsonPath, 'utf8'), /^\{\n  "schemaVersion": 1,\n/, 'pretty JSON');
 
   // Writing again replaces both files.
   const again = { ...run, command: 'lbbench run lat_conn' };
   await writeReports(again, dir);
   assert.equal(readRunResult(jsonPath).command, 'lbbench run lat_conn');
-  assert.equal(readdirSync(dir).length, 2);
+  assert.equal(readdirSync(dir).length, 3);
 });
 
 test('reportBaseName keeps run ids inside the directory', () => {

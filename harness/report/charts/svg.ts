@@ -154,8 +154,8 @@ export function renderSvgChart(chart: Chart): string {
   });
 
   const legend = chart.series
-    .map((s, i) => `<li><span class="swatch ${s.kind}" style="background:${seriesColor(i).hex}"></span>${escapeHtml(s.name)}</li>`)
-    .concat(chart.markers.length > 0 ? ['<li><span class="swatch marker"></span>events</li>'] : [])
+    .map((s, i) => `<li><span class="swatch swatch-${s.kind}" style="background:${seriesColor(i).hex}"></span>${escapeHtml(s.name)}</li>`)
+    .concat(chart.markers.length > 0 ? ['<li><span class="swatch swatch-marker"></span>events</li>'] : [])
     .join('');
   return [
     `<figure class="chart" id="${escapeHtml(chart.id)}" data-series="${chart.series.length}">`,
