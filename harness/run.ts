@@ -24,6 +24,7 @@ import { ExitCode, type ExitCodeValue } from '../common/exit-codes.js';
 import { MetricName } from '../common/metric-names.js';
 import type { EngineName, LoadEngine, LoadResult, LoadSpec } from './engines/engine.js';
 import { childPids } from './proc-stats.js';
+import type { RunProgress } from './progress.js';
 import type {
   DeepPartial,
   RunResult,
@@ -91,6 +92,8 @@ export interface RunOptions {
   /** Terminal tables with every column, however wide (`--wide`). Default
    * false: fitted to 80 columns. */
   wide?: boolean;
+  /** Live progress (harness/progress.ts); none when absent (`--quiet`, tests). */
+  progress?: RunProgress;
 }
 
 /** What runBenchmark produced. */
@@ -228,16 +231,19 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const scenarios: ScenarioResult[] = [];
   try {
     await printServices(services, opts.out);
-    for (const p of planned) {
+    for (const [i, p] of planned.entries()) {
       if (opts.signal.aborted) break;
+      opts.progress?.scenarioStarted(i + 1, planned.length, p.scenario.name);
       // One result per target, in target order.
-      for (const result of await runScenario(p, services, opts, targets, summaries)) {
+      const results = await runScenario(p, services, opts, targets, summaries).finally(() => opts.progress?.scenarioFinished());
+      for (const result of results) {
         scenarios.push(result);
         const { renderScenarioTerminal } = await import('./report/terminal.js');
         opts.out(renderScenarioTerminal(result, { wide: opts.wide === true }));
       }
     }
   } finally {
+    opts.progress?.stop();
     await services.stop();
   }
 
@@ -534,7 +540,11 @@ function makeContext(p: PlannedScenario, services: ManagedServices, opts: RunOpt
     engine,
     async load(label: string, engineName: EngineName, spec: LoadSpec): Promise<LoadResult> {
       const eng = await engine(engineName);
-      const result = await eng.run(spec, signal);
+      const progress = opts.progress;
+      // The progress display listens to the series buckets beside the scenario's own listener.
+      const live: LoadSpec = progress ? { ...spec, onBucket: (b) => (progress.bucket(b), spec.onBucket?.(b)) } : spec;
+      progress?.loadStarted(label, spec);
+      const result = await eng.run(live, signal).finally(() => progress?.loadFinished());
       rec.loads.push({ label, result });
       return result;
     },

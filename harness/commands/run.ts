@@ -70,6 +70,7 @@ interface RunFlags {
   noisyFails: boolean;
   export: string[];
   wide: boolean;
+  quiet: boolean;
 }
 
 /** Parses `--repeat`: an integer 1..100. */
@@ -105,6 +106,7 @@ export function runCommand(deps: LongRunningDeps): Command {
         .default([]),
     )
     .option('--wide', 'terminal tables with every column, however wide (default: fitted to 80 columns)', false)
+    .option('-q, --quiet', 'no live progress (a status line on a terminal, else a line every 10 s on stderr)', false)
     .addHelpText('after', HELP_AFTER)
     .action(async (names: string[], flags: RunFlags) => {
       const stdout = deps.stdout ?? process.stdout;
@@ -140,7 +142,18 @@ export function runCommand(deps: LongRunningDeps): Command {
       stderr.write(`${describeConfigChoice(choice)}\n`);
 
       const signal = deps.interrupt();
-      const out = (text: string): void => void stdout.write(text);
+      const { createProgress } = await import('../progress.js');
+      const tty = (stdout as { isTTY?: boolean }).isTTY === true;
+      const progress = flags.quiet
+        ? undefined
+        : createProgress({
+            mode: tty ? 'tty' : 'plain',
+            write: (text) => void (tty ? stdout : stderr).write(text),
+            columns: (stdout as { columns?: number }).columns ?? 80,
+          });
+      // On a terminal every other write erases the status line first and draws it again after.
+      const guard = <T extends unknown[]>(fn: (...a: T) => void): ((...a: T) => void) => (progress ? progress.wrap(fn) : fn);
+      const out = guard((text: string): void => void stdout.write(text));
       const outcome = await runBenchmark({
         ...runOpts,
         attach: flags.attach,
@@ -148,12 +161,13 @@ export function runCommand(deps: LongRunningDeps): Command {
         reportsDir: flags.reportsDir ?? config.harness.reportsDir,
         command: ['lbbench', 'run', ...process.argv.slice(3)].join(' '),
         wide: flags.wide,
+        ...(progress ? { progress } : {}),
         signal,
         out,
-        serviceLog: (line, stream) => {
+        serviceLog: guard((line: string, stream: 'stdout' | 'stderr') => {
           if (stream === 'stderr') stderr.write(`${line}\n`);
           else if (flags.verbose) stdout.write(`${line}\n`);
-        },
+        }),
       });
       if (flags.export.length > 0) {
         const { writeExports } = await import('../export/index.js');
