@@ -8,6 +8,7 @@
  */
 import type { ReportTable, RunResult, ScenarioResult, Verdict } from '../scenario-api.js';
 import { scenarioCharts } from './charts/index.js';
+import { buildComparisons, targetNoteLines } from './comparison.js';
 import { escapeHtml, renderSvgChart } from './charts/svg.js';
 import { environmentTable, formatNumber, loadsTable, processTable, VERDICT_COLUMNS, verdictRow } from './format.js';
 import { overallStatus, runSummary, scenarioStatus } from './summary.js';
@@ -125,6 +126,19 @@ tip.textContent=ti?ti.textContent:'';tip.style.display='block';tip.style.left=(e
 else tip.style.display='none';});})();
 `;
 
+/** With several targets: the targets with their notes and the comparison tables side by side. */
+function comparisonSection(run: RunResult): string {
+  const tables = run.comparisons ?? buildComparisons(run);
+  if (tables.length === 0) return '';
+  const notes = targetNoteLines(run);
+  return [
+    '<section class="comparison" id="targets"><h2>Targets</h2>',
+    notes.length > 0 ? `<ul>${notes.map((n) => `<li>${escapeHtml(n.trim())}</li>`).join('')}</ul>` : '',
+    `<div class="targets">${tables.map(renderTableHtml).join('\n')}</div>`,
+    '</section>',
+  ].join('\n');
+}
+
 /** The whole report as one HTML document. */
 export function renderHtml(run: RunResult): string {
   const status = overallStatus(run);
@@ -141,6 +155,7 @@ export function renderHtml(run: RunResult): string {
     '</ul>',
     `<nav>${names.map((n) => `<a href="#scenario-${escapeHtml(n)}">${escapeHtml(n)}</a>`).join(' · ')}</nav>`,
     summary.length > 0 ? verdictTableHtml('Summary', summary, true) : '<p>No thresholds were judged.</p>',
+    comparisonSection(run),
     ...names.map((n) => scenarioSection(run, n)),
     '<h2>Environment</h2>',
     renderTableHtml({ ...env, title: '' }),
