@@ -17,7 +17,9 @@ import { requestExitCode } from './exit-status.js';
 
 /** Where the command writes; defaults to the process's streams (tests pass their own). */
 export interface CommandIo {
-  stdout: { write(text: string): unknown };
+  /** `write` returns false when the text is still buffered; `done` is then
+   * called once it is flushed (as process.stdout does). */
+  stdout: { write(text: string, done?: () => void): unknown };
 }
 
 const HELP_AFTER = `
@@ -83,7 +85,11 @@ export function reportCommand(io: CommandIo = { stdout: process.stdout }): Comma
         io.stdout.write(renderSummaryTerminal(runSummary(run), { wide: opts.wide }));
         io.stdout.write(`status: ${statusLine(run)}\nwrote ${opts.out}\n`);
       } else {
-        io.stdout.write(text);
+        // The CLI exits right after the verb: a large report (the HTML) to a
+        // pipe must be flushed first or its tail is lost.
+        await new Promise<void>((resolve) => {
+          if (io.stdout.write(text, resolve) !== false) resolve();
+        });
       }
       if (opts.check) requestExitCode(storedExitCode(run));
     });

@@ -126,3 +126,13 @@ test('lbbench report --format terminal fits 80 columns, --wide does not', { skip
   assert.ok(widest(wide.stdout) > 80);
   assert.match(wide.stdout, /generator CPU/);
 });
+
+test('lbbench report --html to a pipe is not cut short (a 400 KB report before the CLI exits)', { skip }, async () => {
+  const { PACKAGE_ROOT } = await import('../../common/paths.js');
+  const example = path.join(PACKAGE_ROOT, 'reports', 'examples', '2026-11-26T15-58-16Z-full.json');
+  const r = await lbbench(['report', example, '--html']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout.length > 200_000, String(r.stdout.length));
+  assert.match(r.stdout, /<\/html>\n$/);
+  assert.equal(r.stdout.match(/<figure class="chart"/g)?.length, 12);
+});
