@@ -50,7 +50,7 @@ test('lbbench targets lists each target, whether it is available, and its versio
 
 test('one run against lbbench, nginx and haproxy: a result per target, comparison tables in the terminal, JSON and Markdown', { skip: skipWithout('nginx') || skipWithout('haproxy') }, async () => {
   const reports = path.join(tmp.dir, 'reports');
-  const r = await runCli(['run', TINY_FAIL, '--config', FIXTURE_CONFIG, '--targets', 'lbbench,nginx,haproxy', '--reports-dir', reports]);
+  const r = await runCli(['run', TINY_FAIL, '--config', FIXTURE_CONFIG, '--targets', 'lbbench,nginx,haproxy', '--reports-dir', reports, '--wide']);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /^Comparison: tiny_fail/m);
   assert.match(r.stdout, /FIGURE\s+│ direct\s+│ lbbench\s+│ nginx\s+│ haproxy/);
