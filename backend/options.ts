@@ -30,6 +30,16 @@ export interface FaultSettings {
   /** Fraction of requests whose connection is destroyed after the response
    * headers and part of the body, 0..1. Default 0. */
   closeRate: number;
+  /** Fixed capacity: at most this many traffic requests are in service at
+   * once; the rest wait in arrival order. 0 means unbounded. Integer
+   * 0..100,000. Default 0. With `serviceTimeMs` the backend serves at most
+   * `concurrencyLimit * 1000 / serviceTimeMs` requests/s (a test double for
+   * a server of known capacity). */
+  concurrencyLimit: number;
+  /** Time each traffic request holds its service slot before it is
+   * answered, ms, integer 0..3,600,000. Default 0. Unlike `latencyMs`, it
+   * consumes capacity when `concurrencyLimit` is set. */
+  serviceTimeMs: number;
 }
 
 /** The settings with no fault at all. */
@@ -39,6 +49,8 @@ export const NO_FAULTS: Readonly<FaultSettings> = Object.freeze({
   unhealthy: false,
   hang: false,
   closeRate: 0,
+  concurrencyLimit: 0,
+  serviceTimeMs: 0,
 });
 
 const fraction = z.number().min(0).max(1);
@@ -50,6 +62,8 @@ export const FaultPatchSchema = z.strictObject({
   unhealthy: z.boolean().optional(),
   hang: z.boolean().optional(),
   closeRate: fraction.optional(),
+  concurrencyLimit: z.number().int().min(0).max(100_000).optional(),
+  serviceTimeMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
 });
 export type FaultPatch = z.output<typeof FaultPatchSchema>;
 
@@ -111,6 +125,8 @@ export function applyFaultPatch(faults: FaultSettings, patch: FaultPatch): void 
   if (patch.unhealthy !== undefined) faults.unhealthy = patch.unhealthy;
   if (patch.hang !== undefined) faults.hang = patch.hang;
   if (patch.closeRate !== undefined) faults.closeRate = patch.closeRate;
+  if (patch.concurrencyLimit !== undefined) faults.concurrencyLimit = patch.concurrencyLimit;
+  if (patch.serviceTimeMs !== undefined) faults.serviceTimeMs = patch.serviceTimeMs;
 }
 
 /** Throws UsageError unless `name` is a valid backend name. */

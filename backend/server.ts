@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { InvalidRunError } from '../common/errors.js';
 import { serveAdmin } from './admin.js';
+import { createCapacityState } from './capacity.js';
 import {
   NO_FAULTS,
   applyFaultPatch,
@@ -84,6 +85,7 @@ export function createBackendServer(opts: BackendOptions = {}): BackendServer {
     closing: false,
     metrics: undefined,
     processMetrics: opts.processMetrics ?? false,
+    capacity: createCapacityState(),
   };
   setIdentity(state, opts.name ?? `backend-${requestedPort}`, requestedPort);
 

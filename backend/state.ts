@@ -4,6 +4,7 @@
  * allocates nothing it can avoid.
  */
 import type { ServerResponse } from 'node:http';
+import type { CapacityState } from './capacity.js';
 import type { BackendMetrics } from './metrics.js';
 import type { FaultSettings } from './options.js';
 import type { BackendStats } from './stats.js';
@@ -29,6 +30,8 @@ export interface BackendState {
   /** `/metrics` renderer, built on first scrape. */
   metrics: BackendMetrics | undefined;
   processMetrics: boolean;
+  /** The fixed-capacity fault's service slots (capacity.ts). */
+  capacity: CapacityState;
 }
 
 /** Sets the name-dependent parts of `state`. */

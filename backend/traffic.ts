@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_DELAY_MS } from './options.js';
+import { serveInSlot } from './capacity.js';
 import type { BackendState } from './state.js';
 
 /** Size of the preallocated filler buffer, and of each chunk written by
@@ -81,7 +82,7 @@ export function countTraffic(state: BackendState, route: number): void {
 /** True when any fault that acts on traffic is set. */
 export function faultsActive(state: BackendState): boolean {
   const f = state.faults;
-  return f.hang || f.latencyMs > 0 || f.errorRate > 0 || f.closeRate > 0;
+  return f.hang || f.latencyMs > 0 || f.errorRate > 0 || f.closeRate > 0 || f.concurrencyLimit > 0 || f.serviceTimeMs > 0;
 }
 
 const OUTCOME_SERVE = 0;
@@ -120,12 +121,16 @@ export function serveWithFaults(state: BackendState, route: number, path: string
     else if (outcome === OUTCOME_CLOSE) cutResponse(state, res);
     else serveTraffic(state, route, path, req, res);
   };
+  const afterLatency = (): void => {
+    if (f.concurrencyLimit > 0 || f.serviceTimeMs > 0) serveInSlot(state, res, finish);
+    else finish();
+  };
   if (f.latencyMs > 0) {
     injected.latency++;
-    const timer = setTimeout(finish, f.latencyMs);
+    const timer = setTimeout(afterLatency, f.latencyMs);
     res.once('close', () => clearTimeout(timer));
   } else {
-    finish();
+    afterLatency();
   }
 }
 

@@ -14,6 +14,8 @@ interface BackendFlags {
   errorRate?: string;
   closeRate?: string;
   hang?: boolean;
+  concurrencyLimit?: string;
+  serviceTimeMs?: string;
   unhealthy?: boolean;
   drainMs?: string;
 }
@@ -30,6 +32,8 @@ export function backendCommand(): Command {
     .option('--error-rate <fraction>', 'fault: fraction of requests answered 500 (0..1)')
     .option('--close-rate <fraction>', 'fault: fraction of responses cut mid-body by closing the connection (0..1)')
     .option('--hang', 'fault: accept requests and never answer them')
+    .option('--concurrency-limit <n>', 'fixed capacity: at most n requests in service at once, the rest wait (0 = unbounded)')
+    .option('--service-time-ms <ms>', 'fixed capacity: time each request holds its slot, ms (capacity = n * 1000 / ms req/s)')
     .option('--unhealthy', 'fault: /health answers 503')
     .option('--drain-ms <ms>', 'on SIGTERM, time in-flight requests get to finish, ms', '2000')
     .addHelpText(
@@ -44,6 +48,7 @@ Examples:
   $ lbbench backend --port 8001
   $ lbbench backend --port 8002 --name slow --latency-ms 50
   $ lbbench backend --port 8003 --error-rate 0.1 --close-rate 0.01
+  $ lbbench backend --port 8004 --concurrency-limit 20 --service-time-ms 10   # 2,000 req/s at most
   $ curl -s localhost:8001/stats
   $ curl -s -XPOST localhost:8001/control -d '{"unhealthy":true}'
   $ curl -s -XPOST 'localhost:8001/control/reset?stats=1'`,
@@ -61,6 +66,8 @@ export function parseBackendFlags(flags: BackendFlags): BackendOptions {
   if (flags.latencyMs !== undefined) faults.latencyMs = parseFaultFlag('--latency-ms', 'latencyMs', flags.latencyMs);
   if (flags.errorRate !== undefined) faults.errorRate = parseFaultFlag('--error-rate', 'errorRate', flags.errorRate);
   if (flags.closeRate !== undefined) faults.closeRate = parseFaultFlag('--close-rate', 'closeRate', flags.closeRate);
+  if (flags.concurrencyLimit !== undefined) faults.concurrencyLimit = parseFaultFlag('--concurrency-limit', 'concurrencyLimit', flags.concurrencyLimit);
+  if (flags.serviceTimeMs !== undefined) faults.serviceTimeMs = parseFaultFlag('--service-time-ms', 'serviceTimeMs', flags.serviceTimeMs);
   if (flags.hang) faults.hang = true;
   if (flags.unhealthy) faults.unhealthy = true;
   const opts: BackendOptions = {
@@ -77,7 +84,7 @@ export function parseBackendFlags(flags: BackendFlags): BackendOptions {
 }
 
 /** Parses one numeric fault flag and checks it against the fault schema. */
-function parseFaultFlag(flag: string, key: 'latencyMs' | 'errorRate' | 'closeRate', text: string): number {
+function parseFaultFlag(flag: string, key: 'latencyMs' | 'errorRate' | 'closeRate' | 'concurrencyLimit' | 'serviceTimeMs', text: string): number {
   const n = parseNumberFlag(flag, text);
   try {
     parseFaultPatch({ [key]: n });

@@ -193,7 +193,7 @@ describe('backend endpoints', () => {
     assert.ok(stats.connections.total >= 10, `connections.total ${stats.connections.total}`);
     assert.ok(stats.connections.open >= 1);
     assert.ok(stats.uptimeMs >= 0);
-    assert.deepEqual(stats.faults, { latencyMs: 0, errorRate: 0, unhealthy: false, hang: false, closeRate: 0 });
+    assert.deepEqual(stats.faults, { latencyMs: 0, errorRate: 0, unhealthy: false, hang: false, closeRate: 0, concurrencyLimit: 0, serviceTimeMs: 0 });
     assert.equal(server.stats.requestsTotal, 8);
   });
 

@@ -139,12 +139,12 @@ describe('backend faults', () => {
     const { server, port } = await start(t);
     await request(port, '/control', { method: 'POST', body: '{"latencyMs": 5}' });
     const both = await request(port, '/control', { method: 'POST', body: '{"errorRate": 0.25, "closeRate": 0.5}' });
-    assert.deepEqual(JSON.parse(both.body), { latencyMs: 5, errorRate: 0.25, unhealthy: false, hang: false, closeRate: 0.5 });
+    assert.deepEqual(JSON.parse(both.body), { latencyMs: 5, errorRate: 0.25, unhealthy: false, hang: false, closeRate: 0.5, concurrencyLimit: 0, serviceTimeMs: 0 });
     assert.equal(server.faults.errorRate, 0.25);
     server.setFaults({ errorRate: 0, closeRate: 0 });
     await request(port, '/echo');
     const keep = await request(port, '/control/reset', { method: 'POST' });
-    assert.deepEqual(JSON.parse(keep.body), { faults: { latencyMs: 0, errorRate: 0, unhealthy: false, hang: false, closeRate: 0 }, statsReset: false });
+    assert.deepEqual(JSON.parse(keep.body), { faults: { latencyMs: 0, errorRate: 0, unhealthy: false, hang: false, closeRate: 0, concurrencyLimit: 0, serviceTimeMs: 0 }, statsReset: false });
     assert.equal(server.stats.byFamily.echo, 1);
     const wipe = await request(port, '/control/reset', { method: 'POST', body: '{"stats": true}' });
     assert.equal(JSON.parse(wipe.body).statsReset, true);
@@ -181,7 +181,7 @@ describe('backend faults', () => {
     const big = await request(port, '/control', { method: 'POST', body: `{"pad": "${'x'.repeat(70_000)}"}` });
     assert.equal(big.status, 413);
     // Nothing was applied by the rejected requests.
-    assert.deepEqual({ ...server.faults }, { latencyMs: 0, errorRate: 0, unhealthy: false, hang: false, closeRate: 0 });
+    assert.deepEqual({ ...server.faults }, { latencyMs: 0, errorRate: 0, unhealthy: false, hang: false, closeRate: 0, concurrencyLimit: 0, serviceTimeMs: 0 });
   });
 
   it('setFaults and the options validate like /control', async () => {
