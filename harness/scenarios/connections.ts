@@ -1,21 +1,29 @@
 /**
- * connections: the most concurrent client connections the balancer holds,
- * with a light request rate spread over them. Each generator process is
- * capped at 20,000 open files and each (source, destination) address pair
- * at ~28,000 ephemeral ports here, so the load uses several generator
- * processes and source addresses over 127.0.0.0/8; the balancer's workers
- * are capped too, so the full profile restarts it with more workers. A
- * shortfall against the attempt is reported as a finding; falling short of
- * `requiredConnections` makes the run INVALID.
+ * connections: the most concurrent client connections the balancer holds
+ * AND serves. Each level is held in turn (ascending) with a light open-loop
+ * request rate spread over its connections; a level counts as served only
+ * when its connections were established at the start of the measured window
+ * and their requests were answered with p99 under `maxP99Ms` and errors
+ * within `maxErrorRate` (served.ts). The headline metric,
+ * `connections_served`, is the established count of the highest served
+ * level; `active_connections_peak` (the balancer's own gauge) is reported
+ * beside it, never judged alone: a gauge of 50,000 with a p99 of seconds is
+ * not 50,000 clients served.
+ *
+ * Each generator process is capped at 20,000 open files and each (source,
+ * destination) address pair at ~28,000 ephemeral ports here, so the load
+ * uses several generator processes and source addresses over 127.0.0.0/8;
+ * the balancer's workers are capped too, so the full profile restarts it
+ * with more workers. The levels stop at the first one not served.
  */
 import { z } from 'zod';
 import type { LbConfig } from '../../common/config.js';
+import type { LoadResult } from '../engines/engine.js';
 import type { DeepPartial, ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
-import { BYTES_PER_MB, errorCount, formatMs, loopbackSourceAddresses, round, usToMs } from './analysis.js';
+import { BYTES_PER_MB, formatMs, loopbackSourceAddresses, round, usToMs } from './analysis.js';
 import {
   balancerRssBytes,
   checkLoad,
-  checkPeakConnections,
   connectionsSetting,
   durationSetting,
   fractionSetting,
@@ -26,17 +34,22 @@ import {
   RssRecorder,
   type ScenarioKind,
 } from './shared.js';
+import { highestServed, judgeServedLevel, type ServedLevel } from './served.js';
 
 export const connectionsSettings = z.strictObject({
-  /** Connections to try to hold. Default 10000. */
+  /** Connections to hold when `levels` is not given. Default 10000. */
   connections: connectionsSetting.default(10_000),
-  /** Fewer than this (less `connectionsTolerance`) makes the run INVALID. Default 10000. */
-  requiredConnections: connectionsSetting.default(10_000),
-  /** Fraction `requiredConnections` may fall short by (sampling). Default 0.02. */
-  connectionsTolerance: fractionSetting.default(0.02),
+  /** Levels held in turn, ascending; stops at the first not served. Default `[connections]`. */
+  levels: z.array(connectionsSetting).min(1).optional(),
+  /** A held level counts as served only with p99 at most this, ms. Default 1000. */
+  maxP99Ms: z.number().positive().default(1000),
+  /** ... and failed / attempted requests at most this, 0..1. Default 0.001. */
+  maxErrorRate: fractionSetting.default(0.001),
+  /** Established connections may fall short of a level by this fraction. Default 0. */
+  connectionsTolerance: fractionSetting.default(0),
   /** Open-loop rate spread over all connections, requests/s. Default 1000. */
   rate: rateSetting.default(1000),
-  /** Time the connections are held and measured, ms. Default 30000. */
+  /** Time each level is held and measured, ms. Default 30000. */
   durationMs: durationSetting.default(30_000),
   /** Generator processes (each ≤ 20,000 open files). Default 2. */
   processes: z.number().int().min(1).max(64).default(2),
@@ -56,102 +69,161 @@ export const connectionsSettings = z.strictObject({
   sampleIntervalMs: z.number().int().min(50).default(500),
 });
 
+/** One held level: its load, the balancer's gauge and the served verdict. */
+interface HeldLevel extends ServedLevel {
+  peak: number;
+  rampMs: number;
+  p99Us: number;
+  heldRssBytes: number;
+}
+
 async function runConnections(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const s = connectionsSettings.parse(ctx.settings);
+  const levels = [...new Set(s.levels ?? [s.connections])].sort((a, b) => a - b);
   const overrides: DeepPartial<LbConfig> = {
     ...(s.lbWorkers !== null ? { workers: s.lbWorkers } : {}),
     ...(s.clientIdleMs !== null ? { timeouts: { clientIdleMs: s.clientIdleMs } } : {}),
   };
   const restart = Object.keys(overrides).length > 0;
   const sources = loopbackSourceAddresses(s.sourceAddresses);
+  const bounds = { maxP99Ms: s.maxP99Ms, maxErrorRate: s.maxErrorRate, connectionsTolerance: s.connectionsTolerance };
   const invalidReasons: string[] = [];
-  let rec: RssRecorder | undefined;
-  let run: Awaited<ReturnType<typeof loadWithPeakConnections>>;
-  let idleRss: number;
+  const held: HeldLevel[] = [];
+  const errorsByLevel: Record<string, Record<string, number>> = {};
+  let idleRss = 0;
   try {
     if (restart) await ctx.services.restartBalancer(overrides);
     idleRss = balancerRssBytes(ctx);
     ctx.log(
-      `Holding ${s.connections} connections from ${s.processes} generator processes over ${sources.length} source addresses, ${s.rate} req/s spread over them` +
-        (s.lbWorkers !== null ? `; balancer with ${s.lbWorkers} workers` : ''),
+      `Holding ${levels.join(', ')} connections in turn from ${s.processes} generator processes over ${sources.length} source addresses, ${s.rate} req/s spread over them` +
+        (s.lbWorkers !== null ? `; balancer with ${s.lbWorkers} workers` : '') +
+        `; served = established at window start, p99 <= ${s.maxP99Ms} ms, errors <= ${(s.maxErrorRate * 100).toFixed(2)}%`,
     );
-    rec = new RssRecorder(ctx, s.sampleIntervalMs);
-    rec.phase = 'held';
-    run = await loadWithPeakConnections(
-      ctx,
-      `lb ${s.connections} connections`,
-      'open-loop',
-      {
-        url: lbUrl(ctx, s.path),
-        connections: s.connections,
-        rate: s.rate,
-        durationMs: s.durationMs,
-        processes: s.processes,
-        sourceAddresses: sources,
-        timeoutMs: s.timeoutMs,
-      },
-      s.sampleIntervalMs,
-    );
+    for (const level of levels) {
+      const rec = new RssRecorder(ctx, s.sampleIntervalMs);
+      rec.phase = 'held';
+      let run: { result: LoadResult; peakConnections: number };
+      try {
+        run = await loadWithPeakConnections(
+          ctx,
+          `lb ${level} connections`,
+          'open-loop',
+          { url: lbUrl(ctx, s.path), connections: level, rate: s.rate, durationMs: s.durationMs, processes: Math.min(s.processes, level), sourceAddresses: sources, timeoutMs: s.timeoutMs },
+          s.sampleIntervalMs,
+        );
+      } finally {
+        rec.stop();
+      }
+      const r = run.result;
+      // Errors and missing connections are the finding (FAIL), not a reason
+      // to distrust the figures.
+      invalidReasons.push(...checkLoad(`lb ${level}`, r, { requireUnsaturatedGenerator: false }));
+      const verdict = judgeServedLevel(level, r, bounds);
+      const h: HeldLevel = {
+        ...verdict,
+        peak: run.peakConnections,
+        rampMs: r.connectRampMs,
+        p99Us: r.latency.p99Us,
+        heldRssBytes: Math.max(0, ...rec.of('held').map((x) => x.rssBytes)),
+      };
+      held.push(h);
+      errorsByLevel[String(level)] = r.errors;
+      ctx.log(levelLine(h));
+      if (!h.served) break;
+    }
   } finally {
-    rec?.stop();
     if (restart) await ctx.services.restartBalancer({});
   }
-  const r = run.result;
-  const peak = run.peakConnections;
-  const heldRss = Math.max(0, ...rec.of('held').map((x) => x.rssBytes));
-  const rssPerConnKb = peak > 0 ? (heldRss - idleRss) / peak / 1024 : undefined;
 
-  // Errors are part of the finding (e.g. connect errors past a limit), not a
-  // reason to distrust the figures; too few connections is.
-  invalidReasons.push(...checkLoad('lb', r, { requireUnsaturatedGenerator: false }));
-  const required = checkPeakConnections('lb', s.requiredConnections, peak, s.connectionsTolerance);
-  if (required) invalidReasons.push(`${required}; the requested connections were not established`);
-  ctx.log(`Peak lb_active_connections: ${peak} of ${s.connections} requested (generator established ${r.connectionsEstablished}, ramp ${Math.round(r.connectRampMs)} ms)`);
-  if (peak < s.connections) {
-    ctx.log(
-      `Finding: held ${peak} of ${s.connections} connections; errors ${JSON.stringify(r.errors)}. ` +
-        'Limits here: 20,000 open files per process (generator and each balancer worker), ~28,000 ports per source/destination pair.',
-    );
+  const best = highestServed(held);
+  const top = held[held.length - 1]!;
+  const failed = held.find((h) => !h.served);
+  ctx.log(
+    best
+      ? `Highest level served: ${best.level} (${best.established} connections established and served)` +
+          (failed ? `; ${failed.level} was reached (peak lb_active_connections ${failed.peak}) but not served: ${failed.reasons.join('; ')}` : '')
+      : `No level was served: ${top.level} ${top.reasons.join('; ')} (peak lb_active_connections ${top.peak})`,
+  );
+  if (top.peak < top.level) {
+    ctx.log(`Limits here: 20,000 open files per process (generator and each balancer worker), ~28,000 ports per source/destination pair.`);
   }
-  ctx.log(`RSS held: ${(heldRss / BYTES_PER_MB).toFixed(1)} MB (${rssPerConnKb === undefined ? '-' : rssPerConnKb.toFixed(1)} KB per connection); p99 while held: ${formatMs(r.latency.p99Us)} ms`);
 
+  const peak = Math.max(...held.map((h) => h.peak));
+  const rssPerConnKb = top.peak > 0 ? (top.heldRssBytes - idleRss) / top.peak / 1024 : undefined;
   const metrics: Record<string, number> = {
+    connections_served: best?.established ?? 0,
+    highest_level_served: best?.level ?? 0,
     active_connections_peak: peak,
-    connections_established: r.connectionsEstablished,
-    connect_ramp_ms: Math.round(r.connectRampMs),
-    p99_ms: usToMs(r.latency.p99Us),
-    errors_total: errorCount(r),
+    connections_established: top.established,
+    connect_ramp_ms: Math.round(top.rampMs),
+    p99_ms: usToMs(top.p99Us),
+    errors_total: top.errors,
+    error_rate: round(top.errorRate, 6),
     rss_idle_mb: round(idleRss / BYTES_PER_MB, 1),
-    rss_held_mb: round(heldRss / BYTES_PER_MB, 1),
+    rss_held_mb: round(top.heldRssBytes / BYTES_PER_MB, 1),
   };
   if (rssPerConnKb !== undefined) metrics['rss_per_connection_kb'] = round(rssPerConnKb, 2);
+  for (const h of held) {
+    metrics[`served_c${h.level}`] = h.served ? 1 : 0;
+    metrics[`established_c${h.level}`] = h.established;
+    metrics[`p99_ms_c${h.level}`] = usToMs(h.p99Us);
+  }
   return {
     metrics,
     tables: [
       {
-        title: 'Concurrent connections held',
-        columns: ['REQUESTED', 'ESTABLISHED', 'PEAK_LB_ACTIVE', 'RAMP(s)', 'P99(ms)', 'ERRORS', 'RSS_HELD(MB)', 'RSS/CONN(KB)'],
-        rows: [
-          [
-            s.connections,
-            r.connectionsEstablished,
-            peak,
-            (r.connectRampMs / 1000).toFixed(1),
-            formatMs(r.latency.p99Us),
-            errorCount(r),
-            (heldRss / BYTES_PER_MB).toFixed(1),
-            rssPerConnKb === undefined ? '-' : rssPerConnKb.toFixed(1),
-          ],
-        ],
+        title: `Concurrent connections held and served (p99 <= ${s.maxP99Ms} ms, errors <= ${(s.maxErrorRate * 100).toFixed(2)}%, ${s.rate} req/s spread over them)`,
+        columns: ['LEVEL', 'ESTABLISHED', 'PEAK_LB_ACTIVE', 'RAMP(s)', 'P99(ms)', 'ERRORS', 'RSS_HELD(MB)', 'SERVED'],
+        rows: held.map((h) => [
+          h.level,
+          h.established,
+          h.peak,
+          (h.rampMs / 1000).toFixed(1),
+          formatMs(h.p99Us),
+          h.errors,
+          (h.heldRssBytes / BYTES_PER_MB).toFixed(1),
+          h.served ? 'yes' : `NO: ${h.reasons.join('; ')}`,
+        ]),
       },
     ],
     invalidReasons,
-    details: { sourceAddresses: sources, processes: s.processes, lbWorkers: s.lbWorkers, errorsByKind: r.errors },
+    details: {
+      sourceAddresses: sources,
+      processes: s.processes,
+      lbWorkers: s.lbWorkers,
+      bounds,
+      highestLevelServed: best?.level ?? null,
+      levels: held.map(({ level, established, served, reasons, peak: p, rampMs, p99Us, errors, errorRate }) => ({ level, established, served, reasons, peak: p, rampMs, p99Us, errors, errorRate })),
+      errorsByLevel,
+    },
   };
+}
+
+/** The guide-style line of one level. */
+function levelLine(h: HeldLevel): string {
+  return (
+    `Level ${h.level}: established ${h.established} at window start (ramp ${(h.rampMs / 1000).toFixed(1)} s), peak lb_active_connections ${h.peak}; ` +
+    `p99 ${formatMs(h.p99Us)} ms, ${h.errors} errors: ${h.served ? 'SERVED' : `NOT SERVED (${h.reasons.join('; ')})`}`
+  );
 }
 
 export const connectionsKind: ScenarioKind = {
   settingsSchema: connectionsSettings,
   run: runConnections,
-  metrics: ['active_connections_peak', 'connections_established', 'connect_ramp_ms', 'p99_ms', 'errors_total', 'rss_idle_mb', 'rss_held_mb', 'rss_per_connection_kb'],
+  metrics: [
+    'connections_served',
+    'highest_level_served',
+    'active_connections_peak',
+    'connections_established',
+    'connect_ramp_ms',
+    'p99_ms',
+    'errors_total',
+    'error_rate',
+    'rss_idle_mb',
+    'rss_held_mb',
+    'rss_per_connection_kb',
+    'served_c{n}',
+    'established_c{n}',
+    'p99_ms_c{n}',
+  ],
 };

@@ -271,6 +271,7 @@ describe('kindProducesMetric', () => {
     ['failover', 'client_errors', true],
     ['distribution', 'deviation_pct', true],
     ['connections', 'active_connections_peak', true],
+    ['connections', 'connections_served', true],
     ['latency_percentiles', 'p99_ratio', true],
     ['connection_pooling', 'reuse_ratio', true],
     ['memory_profile', 'rss_slope_mb_per_min', true],
