@@ -163,6 +163,19 @@ export function errorRate(result: Pick<LoadResult, 'errors' | 'requests'>): numb
   return attempts > 0 ? errors / attempts : 0;
 }
 
+/**
+ * Like errorRate, with open-loop sends that were dropped (no connection
+ * free within the timeout) counted as failed attempts too: a request the
+ * generator could not even send was not served.
+ */
+export function errorRateWithDropped(result: Pick<LoadResult, 'errors' | 'requests' | 'schedule'>): number {
+  const dropped = result.schedule?.dropped ?? 0;
+  if (dropped === 0) return errorRate(result);
+  const errors = errorCount(result);
+  const attempts = result.requests + errors - (result.errors['non2xx'] ?? 0) + dropped;
+  return attempts > 0 ? (errors + dropped) / attempts : 0;
+}
+
 /** Median of the finite values; undefined when there are none. */
 export function median(values: readonly number[]): number | undefined {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);

@@ -8,6 +8,7 @@ import { connectionsKind } from './connections.js';
 import { distributionKind } from './distribution.js';
 import { failoverKind } from './failover.js';
 import { latConnKind } from './lat-conn.js';
+import { latencyCurveKind } from './latency-curve.js';
 import { latencyPercentilesKind } from './latency-percentiles.js';
 import { memoryProfileKind } from './memory-profile.js';
 import type { ScenarioKind } from './shared.js';
@@ -27,6 +28,7 @@ export const SCENARIO_KINDS: Readonly<Record<string, ScenarioKind>> = Object.fre
   latency_percentiles: latencyPercentilesKind,
   stability: stabilityKind,
   connections: connectionsKind,
+  latency_curve: latencyCurveKind,
 });
 
 /**

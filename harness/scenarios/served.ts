@@ -6,7 +6,7 @@
  * within the allowance. Pure; the connections runner feeds it load results.
  */
 import type { LoadResult } from '../engines/engine.js';
-import { errorCount, errorRate, formatMs } from './analysis.js';
+import { errorCount, errorRateWithDropped, formatMs } from './analysis.js';
 
 /** The bounds a held level must meet to count as served. */
 export interface ServedBounds {
@@ -37,9 +37,7 @@ export function judgeServedLevel(level: number, r: Pick<LoadResult, 'connections
   if (r.connectionsEstablished < needed) reasons.push(`only ${r.connectionsEstablished} of ${level} connections established at window start`);
   const dropped = r.schedule?.dropped ?? 0;
   const errors = errorCount(r) + dropped;
-  const base = errorRate(r);
-  const attempts = r.requests + errorCount(r) - (r.errors['non2xx'] ?? 0) + dropped;
-  const rate = dropped === 0 ? base : attempts > 0 ? errors / attempts : 0;
+  const rate = errorRateWithDropped(r);
   if (r.latency.count === 0) reasons.push('no request was answered');
   else if (r.latency.p99Us / 1000 > b.maxP99Ms) reasons.push(`p99 ${formatMs(r.latency.p99Us)} ms > ${b.maxP99Ms} ms`);
   if (rate > b.maxErrorRate) {

@@ -1,0 +1,90 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { curvePoint, findKnee, runawayReason, showsSaturation, type Curve, type CurvePoint } from '../../harness/scenarios/curve.js';
+import { latencyCurveKind } from '../../harness/scenarios/latency-curve.js';
+import { startLiveSystem, type LiveSystem } from './live-context.js';
+
+const point = (fraction: number, achievedRps: number, p99Ms: number, errors = 0, offeredRps = achievedRps): CurvePoint => ({
+  fraction,
+  offeredRps,
+  achievedRps,
+  p50Ms: p99Ms / 2,
+  p99Ms,
+  p999Ms: p99Ms * 1.5,
+  errors,
+});
+
+describe('curve rules', () => {
+  test('the knee is the highest achieved rate with p99 at or under the target and errors within the allowance', () => {
+    const pts = [point(0.1, 100, 2), point(0.5, 500, 4), point(0.8, 800, 9), point(0.9, 900, 30), point(1, 950, 8)];
+    assert.equal(findKnee(pts, [0, 0, 0, 0, 0], 10, 0.001), 950);
+    assert.equal(findKnee(pts, [0, 0, 0, 0, 0.5], 10, 0.001), 800, 'a point with errors over the allowance never counts');
+    assert.equal(findKnee(pts, [0, 0, 0, 0, 0], 1, 0.001), null);
+    assert.equal(findKnee([point(0.1, 0, 0, 10)], [1], 10, 0.001), null, 'nothing answered is no knee');
+  });
+
+  test('a sweep stops once latency or errors run away', () => {
+    assert.equal(runawayReason(point(1, 900, 50), 0, 100, 0.01), undefined);
+    assert.match(runawayReason(point(1.1, 900, 150), 0, 100, 0.01)!, /p99 150 ms > 100 ms/);
+    assert.match(runawayReason(point(1.1, 900, 5), 0.05, 100, 0.01)!, /error rate 5\.00% > 1\.00%/);
+  });
+
+  test('saturation shows as falling behind the offered rate or p99 past the target', () => {
+    assert.equal(showsSaturation(point(1.1, 1000, 5, 0, 1000), 10), false);
+    assert.equal(showsSaturation(point(1.1, 900, 5, 0, 1000), 10), true);
+    assert.equal(showsSaturation(point(1.1, 1000, 11, 0, 1000), 10), true);
+  });
+
+  test('curvePoint counts dropped sends as errors and rounds rates', () => {
+    const p = curvePoint(0.5, 1000.4, {
+      achievedRate: 990.6,
+      latency: { p50Us: 1500, p99Us: 9000, p999Us: 12_345 } as never,
+      errors: { timeout: 2 },
+      schedule: { late: 0, dropped: 3, latenessP99Us: 0 },
+    });
+    assert.deepEqual(p, { fraction: 0.5, offeredRps: 1000, achievedRps: 991, p50Ms: 1.5, p99Ms: 9, p999Ms: 12.345, errors: 5 });
+  });
+});
+
+describe('latency_curve against backends of known capacity (real balancer, real sockets)', () => {
+  let sys: LiveSystem;
+  before(async () => {
+    sys = await startLiveSystem();
+    // Each backend: 20 requests at a time, 20 ms each = 1,000 req/s at most.
+    await sys.setBackendFaults({ concurrencyLimit: 20, serviceTimeMs: 20 });
+  });
+  after(async () => {
+    await sys?.stop();
+  });
+
+  test('the knee lies within 20% of the known capacity, for direct (1 backend) and the balancer (3 backends)', async () => {
+    const ctx = sys.context({
+      connections: 80,
+      fractions: [0.5, 0.8, 1.0, 1.1],
+      maxExtraPoints: 3,
+      kneeP99TargetMs: 60,
+      capacityDurationMs: 1500,
+      capacityWarmupMs: 300,
+      pointDurationMs: 1000,
+      warmupMs: 200,
+      timeoutMs: 2000,
+    });
+    const out = await latencyCurveKind.run(ctx);
+    assert.deepEqual(out.invalidReasons, []);
+    const curves = out.details['curves'] as Curve[];
+    assert.deepEqual(curves.map((c) => c.label), ['lbbench', 'direct']);
+    const known: Record<string, number> = { lbbench: 3000, direct: 1000 };
+    for (const c of curves) {
+      const cap = known[c.label]!;
+      assert.ok(c.kneeRps !== null, `${c.label}: no knee; ${JSON.stringify(c.points)}`);
+      assert.ok(Math.abs(c.kneeRps - cap) <= 0.2 * cap, `${c.label}: knee ${c.kneeRps} req/s, known capacity ${cap}; points ${JSON.stringify(c.points)}`);
+      // The sweep went past saturation: its last point fell behind or ran away.
+      assert.ok(showsSaturation(c.points.at(-1)!, 60), `${c.label} never saturated: ${JSON.stringify(c.points)}`);
+      for (const p of c.points) assert.deepEqual(Object.keys(p).sort(), ['achievedRps', 'errors', 'fraction', 'offeredRps', 'p50Ms', 'p999Ms', 'p99Ms']);
+    }
+    assert.equal(out.metrics['knee_rps'], curves[0]!.kneeRps);
+    assert.equal(out.metrics['direct_knee_rps'], curves[1]!.kneeRps);
+    assert.equal(out.details['kneeP99TargetMs'], 60);
+    assert.ok(ctx.lines.some((l) => /^lbbench: knee [\d,]+ req\/s/.test(l)), ctx.lines.join('\n'));
+  });
+});
