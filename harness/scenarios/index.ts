@@ -4,6 +4,7 @@
  * kind, named after it (`lat-conn.ts` for `lat_conn`).
  */
 import { connectionPoolingKind } from './connection-pooling.js';
+import { connRateKind } from './conn-rate.js';
 import { connectionsKind } from './connections.js';
 import { distributionKind } from './distribution.js';
 import { failoverKind } from './failover.js';
@@ -29,6 +30,7 @@ export const SCENARIO_KINDS: Readonly<Record<string, ScenarioKind>> = Object.fre
   stability: stabilityKind,
   connections: connectionsKind,
   latency_curve: latencyCurveKind,
+  conn_rate: connRateKind,
 });
 
 /**
