@@ -35,6 +35,9 @@ export interface LoadSpec {
   seriesIntervalMs?: number;
   /** A request slower than this counts as a `timeout` error, ms. Default 10000. */
   timeoutMs?: number;
+  /** wrk only: threads (`-t`); other engines ignore it. Default: the wrk
+   * engine's own choice (half the cores). */
+  threads?: number;
   /** Called once per completed series bucket while running (live progress,
    * timelines); must not block. */
   onBucket?: (bucket: SeriesBucket) => void;

@@ -228,7 +228,7 @@ async function runWrk(spec: LoadSpec, options: WrkEngineOptions, signal?: AbortS
   if (signal?.aborted) throw abortReason(signal);
   const cpuLimitPercent = options.generatorCpuLimitPercent ?? 80;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-  const threads = Math.max(1, Math.min(spec.connections, options.threads ?? Math.floor(availableParallelism() / 2)));
+  const threads = Math.max(1, Math.min(spec.connections, spec.threads ?? options.threads ?? Math.floor(availableParallelism() / 2)));
   // wrk gives each thread connections/threads; keep the total what was asked
   // for when it divides, else what wrk really opens.
   const connections = Math.floor(spec.connections / threads) * threads;

@@ -13,7 +13,7 @@
  * reusing connections and the figure is not a connection rate (INVALID).
  */
 import { z } from 'zod';
-import type { EngineName, LoadResult } from '../engines/engine.js';
+import type { LoadResult } from '../engines/engine.js';
 import type { ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
 import { errorCount, errorRate, formatMs, round, usToMs } from './analysis.js';
 import {
@@ -27,6 +27,8 @@ import {
   lbUrl,
   pathSetting,
   type ScenarioKind,
+  wrkOrClosedLoop,
+  wrkOrClosedLoopSetting,
 } from './shared.js';
 
 export const connRateSettings = z.strictObject({
@@ -37,7 +39,7 @@ export const connRateSettings = z.strictObject({
   /** Unrecorded load before the window, ms. Default 1000. */
   warmupMs: z.number().int().min(0).default(1000),
   /** `auto`: wrk when installed, else `closed-loop`. Default `auto`. */
-  engine: z.enum(['auto', 'wrk', 'closed-loop']).default('auto'),
+  engine: wrkOrClosedLoopSetting.default('auto'),
   /** Also measure straight at the first backend. Default true. */
   direct: z.boolean().default(true),
   /** Errors above this fraction of requests make the run INVALID. Default 0.01. */
@@ -45,17 +47,6 @@ export const connRateSettings = z.strictObject({
   /** Request path. Default `/echo`. */
   path: pathSetting.default('/echo'),
 });
-
-async function pickEngine(ctx: ScenarioContext, choice: 'auto' | 'wrk' | 'closed-loop'): Promise<EngineName> {
-  if (choice !== 'auto') return choice;
-  try {
-    const wrk = await ctx.engine('wrk');
-    if (await wrk.available()) return 'wrk';
-  } catch {
-    // Not installed: the built-in closed loop does the same job.
-  }
-  return 'closed-loop';
-}
 
 /** The backend's count of accepted connections (its /stats), or undefined. */
 async function backendConnectionsTotal(url: string): Promise<number | undefined> {
@@ -71,7 +62,7 @@ async function backendConnectionsTotal(url: string): Promise<number | undefined>
 
 async function runConnRate(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const s = connRateSettings.parse(ctx.settings);
-  const engine = await pickEngine(ctx, s.engine);
+  const engine = await wrkOrClosedLoop(ctx, s.engine);
   const invalidReasons: string[] = [];
   const spec = { connections: s.connections, durationMs: s.durationMs, warmupMs: s.warmupMs, headers: { connection: 'close' } };
   ctx.log(`One request per connection (Connection: close), ${s.connections} concurrent clients, ${s.durationMs / 1000}s, engine ${engine}`);

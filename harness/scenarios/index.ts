@@ -5,6 +5,7 @@
  */
 import { connectionPoolingKind } from './connection-pooling.js';
 import { connRateKind } from './conn-rate.js';
+import { connStormKind } from './conn-storm.js';
 import { connectionsKind } from './connections.js';
 import { distributionKind } from './distribution.js';
 import { failoverKind } from './failover.js';
@@ -31,6 +32,7 @@ export const SCENARIO_KINDS: Readonly<Record<string, ScenarioKind>> = Object.fre
   connections: connectionsKind,
   latency_curve: latencyCurveKind,
   conn_rate: connRateKind,
+  conn_storm: connStormKind,
 });
 
 /**

@@ -175,6 +175,21 @@ export function checkPeakConnections(label: string, requested: number, peak: num
   return peak < needed ? `${label}: requested ${requested} connections, but the balancer held at most ${peak} (peak lb_active_connections)` : undefined;
 }
 
+/** `auto` | `wrk` | `closed-loop`: a closed loop, with wrk where it is installed. */
+export const wrkOrClosedLoopSetting = z.enum(['auto', 'wrk', 'closed-loop']);
+
+/** The engine `choice` names; for `auto`, wrk when it is installed, else
+ * lbbench's raw-socket closed loop (which needs nothing beyond npm). */
+export async function wrkOrClosedLoop(ctx: ScenarioContext, choice: z.output<typeof wrkOrClosedLoopSetting>): Promise<EngineName> {
+  if (choice !== 'auto') return choice;
+  try {
+    if (await (await ctx.engine('wrk')).available()) return 'wrk';
+  } catch {
+    // Not installed: the built-in closed loop does the same job.
+  }
+  return 'closed-loop';
+}
+
 /** Resolves after `ms`, or rejects when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
