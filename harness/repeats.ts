@@ -95,6 +95,7 @@ export function foldAttempts(
   const outcomes = attempts.map((a) => a.outcome).filter((o): o is ScenarioOutcome => o !== undefined);
   const lastOutcome = [...attempts].reverse().find((a) => a.outcome)?.outcome;
   const unavailable = Object.assign({}, ...outcomes.map((o) => o.unavailable ?? {})) as Record<string, string>;
+  const findings = Object.assign({}, ...outcomes.map((o) => o.findings ?? {})) as Record<string, string>;
 
   let metrics: Record<string, number> = lastOutcome?.metrics ?? {};
   let stats: Record<string, MetricStats> | undefined;
@@ -112,7 +113,7 @@ export function foldAttempts(
   }
 
   const judged =
-    status === 'interrupted' ? { verdicts: [], invalidReasons: [] } : judgeScenario(scenario.name, { metrics, unavailable, ...(stats ? { stats } : {}) }, thresholds);
+    status === 'interrupted' ? { verdicts: [], invalidReasons: [] } : judgeScenario(scenario.name, { metrics, unavailable, findings, ...(stats ? { stats } : {}) }, thresholds);
   // A runner that threw has measured nothing; its error says why already.
   if (status !== 'error') for (const r of judged.invalidReasons) if (!invalidReasons.includes(r)) invalidReasons.push(r);
   const finalStatus = status === 'ok' && invalidReasons.length > 0 ? 'invalid' : status;

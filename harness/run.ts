@@ -537,6 +537,7 @@ function makeContext(p: PlannedScenario, services: ManagedServices, opts: RunOpt
     quick: opts.quick === true,
     services,
     signal,
+    target: services.targetSummary().name,
     engine,
     async load(label: string, engineName: EngineName, spec: LoadSpec): Promise<LoadResult> {
       const eng = await engine(engineName);

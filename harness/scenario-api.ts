@@ -107,6 +107,9 @@ export interface ScenarioContext {
   log(line: string): void;
   /** Aborted on Ctrl-C; pass it to engines and waits. */
   signal: AbortSignal;
+  /** Name of the target on the balancer's address (`lbbench`, `nginx`, ...),
+   * for labels such as a latency curve's. Default `lbbench`. */
+  target?: string;
 }
 
 /** What a scenario returns; plain JSON data. */
@@ -123,6 +126,10 @@ export interface ScenarioOutcome {
    * `detection_ms`: "nginx open source has no health gauge"). A threshold on
    * such a metric is judged N/A with that reason instead of INVALID. */
   unavailable?: Record<string, string>;
+  /** Metric name -> what the runner found wrong behind its value (e.g.
+   * `connections_served`: "50000 reached but not served: p99 11207 ms >
+   * 1000 ms"). A FAIL verdict on that metric carries it as its reason. */
+  findings?: Record<string, string>;
 }
 
 /** A scenario implementation. One file per kind in harness/scenarios/. */

@@ -55,6 +55,8 @@ export interface JudgeInput {
   unavailable?: Readonly<Record<string, string>>;
   /** Spread over repeats (ScenarioResult.stats); enables NOISY. */
   stats?: Readonly<Record<string, MetricStats>>;
+  /** Metric -> the runner's finding (ScenarioOutcome.findings): the reason of a FAIL on it. */
+  findings?: Readonly<Record<string, string>>;
 }
 
 /** Verdicts, and the reasons the scenario is INVALID because of them. */
@@ -119,6 +121,8 @@ export function judgeScenario(scenarioName: string, input: JudgeInput, threshold
     }
     if (!evaluateThreshold(target, measured)) {
       verdict.verdict = 'FAIL';
+      const finding = input.findings && Object.hasOwn(input.findings, target.metric) ? input.findings[target.metric] : undefined;
+      if (finding !== undefined) verdict.reason = finding;
       return verdict;
     }
     verdict.verdict = 'PASS';

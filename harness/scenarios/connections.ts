@@ -148,6 +148,9 @@ async function runConnections(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     ctx.log(`Limits here: 20,000 open files per process (generator and each balancer worker), ~28,000 ports per source/destination pair.`);
   }
 
+  const finding = failed
+    ? `${failed.level} connections reached (peak lb_active_connections ${failed.peak}) but not served: ${failed.reasons.join('; ')}; highest level served: ${best ? best.level : 'none'}`
+    : undefined;
   const peak = Math.max(...held.map((h) => h.peak));
   const rssPerConnKb = top.peak > 0 ? (top.heldRssBytes - idleRss) / top.peak / 1024 : undefined;
   const metrics: Record<string, number> = {
@@ -187,6 +190,7 @@ async function runConnections(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       },
     ],
     invalidReasons,
+    ...(finding ? { findings: { connections_served: finding } } : {}),
     details: {
       sourceAddresses: sources,
       processes: s.processes,

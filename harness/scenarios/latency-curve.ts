@@ -84,7 +84,7 @@ async function runLatencyCurve(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   ctx.log(
     `Capacity: closed loop (${s.capacityEngine}) at ${s.connections} connections, ${s.capacityDurationMs / 1000}s; then open loop at ${fractions.map((f) => `${Math.round(f * 100)}%`).join(', ')} of it, ${s.pointDurationMs / 1000}s each; knee: p99 <= ${s.kneeP99TargetMs} ms`,
   );
-  const sweeps: Sweep[] = [await sweep(ctx, s, fractions, stopP99Ms, 'lbbench', lbUrl(ctx, s.path), invalidReasons)];
+  const sweeps: Sweep[] = [await sweep(ctx, s, fractions, stopP99Ms, ctx.target ?? 'lbbench', lbUrl(ctx, s.path), invalidReasons)];
   if (s.direct) sweeps.push(await sweep(ctx, s, fractions, stopP99Ms, 'direct', directUrl(ctx, s.path), invalidReasons));
 
   const [lb, direct] = sweeps.map((x) => x.curve);

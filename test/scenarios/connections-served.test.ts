@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectionsKind } from '../../harness/scenarios/connections.js';
 import { judgeServedLevel } from '../../harness/scenarios/served.js';
-import { judge } from '../../harness/thresholds.js';
+import { judge, judgeScenario } from '../../harness/thresholds.js';
 import { startLiveSystem, type LiveSystem } from './live-context.js';
 
 const THRESHOLD = [{ name: 'active connections', target: 'connections_served >= 40' }];
@@ -40,8 +40,9 @@ describe('connections: held means served (real balancer and backends)', () => {
     assert.equal(out.metrics['connections_served'], 0);
     assert.equal(out.metrics['served_c40'], 0);
     assert.ok(out.metrics['p99_ms']! >= 1000);
-    const [verdict] = judge('connections', out.metrics, THRESHOLD);
+    const [verdict] = judgeScenario('connections', { metrics: out.metrics, ...(out.findings ? { findings: out.findings } : {}) }, THRESHOLD).verdicts;
     assert.equal(verdict!.verdict, 'FAIL');
+    assert.match(verdict!.reason ?? '', /^40 connections reached \(peak lb_active_connections \d+\) but not served: p99 [\d.]+ ms > 1000 ms; highest level served: none$/);
     assert.ok(ctx.lines.some((l) => /No level was served: 40 p99 [\d.]+ ms > 1000 ms/.test(l)), ctx.lines.join('\n'));
     assert.match(String(out.tables[0]!.rows[0]!.at(-1)), /^NO: p99/);
   });
