@@ -29,12 +29,25 @@ function inputIssues(fn: () => unknown): InputError['issues'] {
 }
 
 /** The nine scenarios of the guide, in their run order. */
-const BUNDLED = ['lat_conn', 'throughput', 'failover', 'distribution', 'memory_profile', 'connection_pooling', 'latency_percentiles', 'stability', 'connections'];
+const BUNDLED = [
+  'lat_conn',
+  'latency_curve',
+  'throughput',
+  'failover',
+  'distribution',
+  'memory_profile',
+  'connection_pooling',
+  'latency_percentiles',
+  'stability',
+  'connections',
+  'conn_rate',
+  'conn_storm',
+];
 
 describe('bundled scenario files', () => {
   const all = listScenarios();
 
-  it('are the nine of the guide, in order, one kind each', () => {
+  it('are the nine of the guide and the curve, connection-rate and storm scenarios, in order, one kind each', () => {
     assert.deepEqual(
       all.map((s) => s.name),
       BUNDLED,
@@ -77,7 +90,7 @@ describe('bundled scenario files', () => {
   it('the quick profile keeps at most ~20 s of load per scenario (by settings)', () => {
     const q = (n: string) => scenarioSettings(all.find((s) => s.name === n)!, true) as Record<string, any>;
     const lat = q('lat_conn');
-    assert.ok(lat.levels.length * (lat.durationMs * (lat.direct ? 2 : 1) + lat.capacityDurationMs) <= 20_000);
+    assert.ok(lat.levels.length * (lat.durationMs * ((lat.direct ? 2 : 1) + lat.capacityFractions.length) + lat.capacityDurationMs) <= 20_000);
     assert.ok(lat.levels.includes(1000), 'p99_ms_c1000 needs the 1000 level');
     const f = q('failover');
     assert.ok(f.steadyMs + f.outageMs + f.recoveryMs <= 20_000);
@@ -86,7 +99,15 @@ describe('bundled scenario files', () => {
     const st = q('stability');
     assert.ok(st.durationMs <= 20_000);
     const c = q('connections');
-    assert.ok(c.connections >= 10_000 && c.durationMs <= 20_000);
+    assert.ok(c.levels.length === 1 && c.levels[0] >= 10_000 && c.durationMs <= 20_000);
+    // latency_curve must finish in under 90 s with services: at most 12 points per curve, two curves.
+    const lc = q('latency_curve');
+    const points = lc.fractions.length + lc.maxExtraPoints;
+    assert.ok(2 * (lc.capacityDurationMs + lc.capacityWarmupMs + points * (lc.pointDurationMs + lc.warmupMs)) <= 60_000);
+    const cr = q('conn_rate');
+    assert.ok(2 * (cr.durationMs + cr.warmupMs) <= 10_000);
+    const cs = q('conn_storm');
+    assert.ok(2 * (cs.settleMs + cs.timeoutMs + 1000) <= 12_000);
   });
 });
 
