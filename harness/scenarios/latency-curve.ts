@@ -10,7 +10,8 @@
  * scenario stays bounded in time past saturation.
  *
  * A saturated generator at a point is marked in the table but does not
- * void the run: it can only inflate latency, so it can only lower the knee.
+ * void the run: it can only inflate latency, so it can only lower the knee;
+ * below 100% of capacity it does not stop the sweep either.
  */
 import { z } from 'zod';
 import type { LoadResult } from '../engines/engine.js';
@@ -156,7 +157,9 @@ async function sweep(
     out.curve.points.push(point);
     rates.push(rate);
     if (r.generator.saturated) out.saturated.push(fraction);
-    const reason = runawayReason(point, rate, stopP99Ms, s.stopErrorRate);
+    // A saturated generator's latency is its own, not the server's: below
+    // 100% of capacity it is no reason to give up on the curve.
+    const reason = r.generator.saturated && fraction < 1 ? undefined : runawayReason(point, rate, stopP99Ms, s.stopErrorRate);
     if (reason !== undefined) {
       out.stoppedAfter = { fraction, reason };
       break;
