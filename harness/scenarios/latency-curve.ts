@@ -38,6 +38,10 @@ export const latencyCurveSettings = z.strictObject({
   fractions: z.array(z.number().positive().max(10)).min(1).default([0.1, 0.25, 0.5, 0.7, 0.8, 0.9, 1.0, 1.1]),
   /** The knee is the highest achieved rate with p99 at most this, ms. Default 10. */
   kneeP99TargetMs: z.number().positive().default(10),
+  /** Knees at looser p99 targets too, ms, as `knee_rps_p99_<N>ms` (and the
+   * direct and ratio twins): a gate that noise on shared cores cannot trip
+   * as easily as the 10 ms knee. Default [100]. */
+  extraKneeTargetsMs: z.array(z.number().int().positive()).default([100]),
   /** A point counts for the knee only with failed / attempted at most this. Default 0.001. */
   maxErrorRate: fractionSetting.default(0.001),
   /** The sweep stops after a point with p99 above this, ms; null = 10 x kneeP99TargetMs. Default null. */
@@ -72,6 +76,8 @@ type LatencyCurveSettings = z.output<typeof latencyCurveSettings>;
 /** What one sweep found besides its curve. */
 interface Sweep {
   curve: Curve;
+  /** Error rate of each point, for knees at other targets. */
+  errorRates: number[];
   /** Fractions whose generator was saturated. */
   saturated: number[];
   stoppedAfter?: { fraction: number; reason: string };
@@ -98,6 +104,14 @@ async function runLatencyCurve(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     metrics['direct_knee_rps'] = direct.kneeRps ?? 0;
     metrics['direct_capacity_rps'] = direct.capacityRps;
     if (direct.kneeRps) metrics['knee_ratio'] = round((lb!.kneeRps ?? 0) / direct.kneeRps);
+  }
+  for (const t of s.extraKneeTargetsMs) {
+    const [lbKnee, directKnee] = sweeps.map((x) => findKnee(x.curve.points, x.errorRates, t, s.maxErrorRate) ?? 0);
+    metrics[`knee_rps_p99_${t}ms`] = lbKnee!;
+    if (directKnee !== undefined) {
+      metrics[`direct_knee_rps_p99_${t}ms`] = directKnee;
+      if (directKnee > 0) metrics[`knee_ratio_p99_${t}ms`] = round(lbKnee! / directKnee);
+    }
   }
   return {
     metrics,
@@ -136,9 +150,9 @@ async function sweep(
   invalidReasons.push(...checkLoad(`${label} capacity`, cap, { maxErrorRate: s.maxErrorRate, requireUnsaturatedGenerator: false, connections: s.connections }));
   const capacityRps = Math.round(cap.achievedRate);
   ctx.log(`${label}: capacity ${formatRate(capacityRps)} req/s at ${s.connections} connections${cap.generator.saturated ? ' (generator saturated: a lower bound)' : ''}`);
-  const out: Sweep = { curve: { label, capacityRps, kneeRps: null, points: [] }, saturated: [] };
+  const out: Sweep = { curve: { label, capacityRps, kneeRps: null, points: [] }, errorRates: [], saturated: [] };
   if (capacityRps <= 0) return out;
-  const rates: number[] = [];
+  const rates = out.errorRates;
   const planned = [...fractions];
   for (let i = 0; i < planned.length; i++) {
     const fraction = planned[i]!;
@@ -196,5 +210,15 @@ function curveTable(x: Sweep, kneeP99TargetMs: number): ReportTable {
 export const latencyCurveKind: ScenarioKind = {
   settingsSchema: latencyCurveSettings,
   run: runLatencyCurve,
-  metrics: ['knee_rps', 'capacity_rps', 'knee_fraction', 'direct_knee_rps', 'direct_capacity_rps', 'knee_ratio'],
+  metrics: [
+    'knee_rps',
+    'capacity_rps',
+    'knee_fraction',
+    'direct_knee_rps',
+    'direct_capacity_rps',
+    'knee_ratio',
+    'knee_rps_p99_{n}ms',
+    'direct_knee_rps_p99_{n}ms',
+    'knee_ratio_p99_{n}ms',
+  ],
 };
