@@ -5,7 +5,7 @@
  * 2: the same...). Prints one Markdown table of medians [min-max] and the
  * balancer's same-round ratios to each peer.
  *
- *   npm run build && flock /tmp/lbbench-cpu.lock node dist/bench/peers.js [options]
+ *   npm run build && node dist/bench/peers.js [options]
  *
  * Options:
  *   --repeats N        rounds (default 3)
