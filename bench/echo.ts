@@ -37,8 +37,8 @@ function spawnNode(code: string, ready: RegExp, label: string): Promise<ChildPro
       out += d.toString();
       if (ready.test(out)) resolve(child);
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${label} exited (${code}) before ready:\n${out}`)));
     setTimeout(() => reject(new Error(`${label} not ready after 15 s:\n${out}`)), 15_000).unref();
   });

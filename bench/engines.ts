@@ -75,8 +75,8 @@ async function startBackend(): Promise<ChildProcess> {
   const child = spawn(process.execPath, [BIN_PATH, 'backend', '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('backend did not start within 10 s')), 10_000);
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (d: string) => {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
       if (d.includes('ready')) {
         clearTimeout(timer);
         resolve();

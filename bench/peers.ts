@@ -145,8 +145,8 @@ function startChild(cmd: string, args: string[], label: string): ChildProcess {
   const keep = (d: Buffer) => {
     tail = (tail + d.toString()).slice(-2000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   child.on('error', (err) => process.stderr.write(`peers: ${label}: ${err.message}\n`));
   child.once('exit', (code, signal) => {
     children.delete(child);
@@ -346,8 +346,8 @@ function runWrk(args: string[], seconds: number, luaFile: string): Promise<WrkRe
     const child = spawn('wrk', ['-s', luaFile, '-d', `${seconds}s`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let out = '';
-    child.stdout.on('data', (d) => (out += d.toString()));
-    child.stderr.on('data', (d) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     // wrk stops by itself after -d; this bounds a wedged one.
     const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 15) * 1000);
     child.on('error', reject);
@@ -369,15 +369,15 @@ function runOpenLoop(o: Options, url: string): Promise<{ latency: { p99Us: numbe
     children.add(child);
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => (out += d.toString()));
-    child.stderr.on('data', (d) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), (o.seconds + 30) * 1000);
     child.on('error', reject);
     child.once('exit', () => {
       children.delete(child);
       clearTimeout(timer);
       try {
-        resolve(JSON.parse(out.slice(out.indexOf('{'))));
+        resolve(JSON.parse(out.slice(out.indexOf('{'))) as { latency: { p99Us: number }; errors: Record<string, number> });
       } catch {
         reject(new Error(`lbbench load printed no result:\n${(err || out).slice(-1000)}`));
       }

@@ -81,7 +81,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   const json = JSON.stringify(value);
-  return json === undefined ? String(value) : json.length > 60 ? `${json.slice(0, 57)}...` : json;
+  // JSON.stringify gives undefined only for a function or a symbol: name its type.
+  return json === undefined ? typeof value : json.length > 60 ? `${json.slice(0, 57)}...` : json;
 }
 
 function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {

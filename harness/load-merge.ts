@@ -82,7 +82,7 @@ export function mergeLoadResults(parts: readonly LoadResult[]): MergedLoadResult
       method: first.spec.method,
       connections: sum((p) => p.spec.connections),
       durationMs: Math.max(...parts.map((p) => p.spec.durationMs)),
-      ...(rates.every((r) => r !== undefined) ? { rate: rates.reduce((s, r) => s + r!, 0) } : {}),
+      ...(rates.every((r) => r !== undefined) ? { rate: rates.reduce((s, r) => s + r, 0) } : {}),
       processes: sum((p) => p.spec.processes),
     },
     startedAtMs: startMs,

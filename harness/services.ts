@@ -108,7 +108,7 @@ export function mergeOverrides<T>(base: T, overrides: DeepPartial<T> | undefined
 
 function mergeInto(target: unknown, patch: unknown): unknown {
   if (!isPlainObject(patch) || !isPlainObject(target)) return structuredClone(patch);
-  const t = target as Record<string, unknown>;
+  const t = target;
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
     t[k] = isPlainObject(v) && isPlainObject(t[k]) ? mergeInto(t[k], v) : structuredClone(v);
@@ -361,7 +361,7 @@ class Orchestrator {
     this.stopping ??= (async () => {
       // The balancer first, so it stops sending to backends that go away.
       await this.target.stop();
-      await Promise.all(this.backendSlots.map((s) => s.child?.terminate('SIGTERM', STOP_GRACE_MS)));
+      await Promise.all(this.backendSlots.map(async (s) => s.child?.terminate('SIGTERM', STOP_GRACE_MS)));
       await this.bridge?.close();
       if (this.tmpDir) rmSync(this.tmpDir, { recursive: true, force: true });
     })();
@@ -385,6 +385,7 @@ class Orchestrator {
   }
 
   api(): ManagedServices {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below need the instance; an object literal's getter cannot capture `this` lexically
     const self = this;
     return {
       attached: this.backendsAttached,

@@ -13,7 +13,7 @@
  */
 import net from 'node:net';
 // The parser node:http uses; public (listed in builtinModules) though undocumented. Node 20-24.
-// @ts-expect-error -- no type declarations for this module
+// Its declaration (http-common.d.ts) types every member as unknown, so each use states what it expects.
 import { HTTPParser } from '_http_common';
 
 /** Largest upstream response head accepted, bytes; larger is a bad response (502). */

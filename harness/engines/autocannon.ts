@@ -153,6 +153,7 @@ async function runAutocannon(
       signal?.removeEventListener('abort', onAbort);
       if (err !== undefined) {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an InvalidRunError or the abort signal's reason, passed on as given
         reject(err);
       } else resolve(value!);
     }

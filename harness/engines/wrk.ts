@@ -25,7 +25,7 @@
  *   rounded up.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidRunError, UsageError } from '../../common/errors.js';
@@ -414,6 +414,7 @@ function runToEnd<W>(
       if (err !== undefined) {
         (watch as { stop?: () => unknown } | undefined)?.stop?.();
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an InvalidRunError or the abort signal's reason, passed on as given
         reject(err);
       } else resolve({ stdout, stderr, code, ...(watch === undefined ? {} : { watch }) });
     };

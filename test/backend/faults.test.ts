@@ -111,7 +111,7 @@ describe('backend faults', () => {
     await assert.rejects(request(port, '/echo', { timeoutMs: 200 }), /client timeout/);
     const control = await request(port, '/control');
     assert.equal(control.status, 200);
-    assert.equal(JSON.parse(control.body).hang, true);
+    assert.equal((JSON.parse(control.body) as { hang: unknown }).hang, true);
     assert.equal((await request(port, '/stats')).status, 200);
     assert.equal((await request(port, '/metrics')).status, 200);
     assert.equal(server.stats.faultsInjected.hang, 1);
@@ -128,7 +128,7 @@ describe('backend faults', () => {
     const { port } = await start(t);
     const set = await request(port, '/control', { method: 'POST', body: '{"unhealthy": true}' });
     assert.equal(set.status, 200);
-    assert.equal(JSON.parse(set.body).unhealthy, true);
+    assert.equal((JSON.parse(set.body) as { unhealthy: unknown }).unhealthy, true);
     assert.equal((await request(port, '/health')).status, 503);
     assert.equal((await request(port, '/echo')).status, 200);
     await request(port, '/control', { method: 'PUT', body: '{"unhealthy": false}' });
@@ -147,7 +147,7 @@ describe('backend faults', () => {
     assert.deepEqual(JSON.parse(keep.body), { faults: { latencyMs: 0, errorRate: 0, unhealthy: false, hang: false, closeRate: 0, concurrencyLimit: 0, serviceTimeMs: 0 }, statsReset: false });
     assert.equal(server.stats.byFamily.echo, 1);
     const wipe = await request(port, '/control/reset', { method: 'POST', body: '{"stats": true}' });
-    assert.equal(JSON.parse(wipe.body).statsReset, true);
+    assert.equal((JSON.parse(wipe.body) as { statsReset: unknown }).statsReset, true);
     assert.equal(server.stats.byFamily.echo, 0);
     assert.equal(server.stats.requestsTotal, 0);
   });

@@ -17,7 +17,7 @@ function get(port: number, path: string, agent: http.Agent | false = false): Pro
     http
       .get({ host: '127.0.0.1', port, path, agent }, (res) => {
         let body = '';
-        res.on('data', (c: Buffer) => (body += c));
+        res.on('data', (c: Buffer) => (body += c.toString()));
         res.on('end', () => resolve({ status: res.statusCode!, body }));
         res.on('error', reject);
       })
@@ -162,10 +162,10 @@ describe('backend lifecycle', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
-      child.stdout!.on('data', (d: Buffer) => {
+      child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /lbbench-backend ready name=cli-test port=(\d+)/.exec(out);
         if (m) resolve(Number(m[1]));
@@ -192,7 +192,7 @@ describe('backend lifecycle', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     assert.equal(code, 2);
     assert.match(stderr, /--error-rate/);

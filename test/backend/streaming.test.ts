@@ -157,8 +157,8 @@ function getStats(port: number): Promise<{ bytes: { out: number } }> {
     http
       .get({ host: '127.0.0.1', port, path: '/stats', agent: false }, (res) => {
         let body = '';
-        res.on('data', (c: Buffer) => (body += c));
-        res.on('end', () => resolve(JSON.parse(body)));
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(JSON.parse(body) as { bytes: { out: number } }));
       })
       .on('error', reject);
   });

@@ -45,14 +45,14 @@ export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
           const m = p.stdout.match(pattern) ?? p.stderr.match(pattern);
           if (!m) return false;
           clearTimeout(timer);
-          child.stdout!.off('data', check);
-          child.stderr!.off('data', check);
+          child.stdout.off('data', check);
+          child.stderr.off('data', check);
           resolve(m);
           return true;
         };
         const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}\nstdout:\n${p.stdout}\nstderr:\n${p.stderr}`)), timeoutMs);
-        child.stdout!.on('data', check);
-        child.stderr!.on('data', check);
+        child.stdout.on('data', check);
+        child.stderr.on('data', check);
         queueMicrotask(check);
       });
     },
@@ -60,8 +60,8 @@ export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (p.stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (p.stderr += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (p.stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (p.stderr += d));
   return p;
 }
 

@@ -51,7 +51,7 @@ test('stalls: 200 ms stall every second at 500 req/s gives p99 >= 150 ms', async
   assert.ok(Math.abs(r.requests - 1500) <= 15, `requests ${r.requests}`);
   assert.ok(r.schedule!.late > 0, 'sends waiting for a connection count as late');
   assert.equal(r.series.length, 3);
-  assert.ok(r.series.every((b) => b.p99Us >= 100_000), `every second holds a stall: ${r.series.map((b) => b.p99Us)}`);
+  assert.ok(r.series.every((b) => b.p99Us >= 100_000), `every second holds a stall: ${r.series.map((b) => b.p99Us).join(', ')}`);
 });
 
 test('merging: two processes at R/2 each merge exactly and match one process at R', async (t) => {
@@ -64,7 +64,7 @@ test('merging: two processes at R/2 each merge exactly and match one process at 
 
   assert.equal(parts.length, 2);
   assert.equal(merged.generator.processes, 2);
-  assert.ok(parts.every((p) => Math.abs(p.requests - 1000) <= 15), `each process sent its half: ${parts.map((p) => p.requests)}`);
+  assert.ok(parts.every((p) => Math.abs(p.requests - 1000) <= 15), `each process sent its half: ${parts.map((p) => p.requests).join(', ')}`);
   assert.equal(merged.requests, parts[0]!.requests + parts[1]!.requests);
   assert.equal(merged.bytes, parts[0]!.bytes + parts[1]!.bytes);
   assert.equal(merged.latency.count, merged.requests);

@@ -76,7 +76,8 @@ test('HTML report in Chromium: no errors, no fetch, every chart drawn with the f
   assert.equal(await page.locator('#throughput-gbps .bar').count(), 3);
 
   // Points sit inside their plot area, higher values higher up.
-  const ys = await page.locator('#lat-conn-latency .pt[data-series="0"]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('cy'))));
+  // No DOM lib in this project: the one member used, typed here.
+  const ys = await page.locator('#lat-conn-latency .pt[data-series="0"]').evaluateAll((els: { getAttribute(name: string): string | null }[]) => els.map((e) => Number(e.getAttribute('cy'))));
   assert.ok(ys[0]! > ys[1]! && ys[1]! > ys[2]!, `p99 rises with connections: ${ys.join(', ')}`);
 
   // Hover shows the value with its unit.

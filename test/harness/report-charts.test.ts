@@ -90,7 +90,7 @@ test('Mermaid: xychart blocks with categories, all values, a legend and the even
   assert.equal(bars.length, 2);
   assert.match(failover, /\| kill backend-8002 \| 1 \|\n\| restart backend-8002 \| 3.5 \|/);
   // The error spike survives (errors merge by max).
-  assert.match(bars[0]!, /\b20\b/);
+  assert.match(bars[0], /\b20\b/);
 
   const markdown = renderMarkdown(run);
   assert.equal(markdown.match(/```mermaid/g)?.length, charts.length);

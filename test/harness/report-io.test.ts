@@ -24,7 +24,7 @@ test('writeReports + readRunResult round trip', async () => {
   assert.deepEqual(readRunResult(jsonPath), run);
   assert.equal(readFileSync(mdPath, 'utf8'), renderMarkdown(run));
   assert.equal(readFileSync(htmlPath, 'utf8'), renderHtml(run));
-  assert.match(readFileSync(jsonPath, 'utf8'), /^\{\n  "schemaVersion": 1,\n/, 'pretty JSON');
+  assert.match(readFileSync(jsonPath, 'utf8'), /^\{\n {2}"schemaVersion": 1,\n/, 'pretty JSON');
 
   // Writing again replaces both files.
   const again = { ...run, command: 'lbbench run lat_conn' };

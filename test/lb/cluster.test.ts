@@ -141,7 +141,7 @@ async function spawnBackendProcess(port: number): Promise<{ child: ChildProcess;
   const code = `const http=require('http');const s=http.createServer((q,r)=>r.end('ok'));s.keepAliveTimeout=10000;s.listen(${port},'127.0.0.1',()=>console.log('port '+s.address().port));`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
   await waitFor(() => /port \d+/.test(out), 5_000);
   return { child, port: Number(/port (\d+)/.exec(out)![1]) };
 }

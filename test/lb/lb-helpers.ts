@@ -161,8 +161,8 @@ export async function spawnBalancer(configPath: string, timeoutMs = 15_000): Pro
   const code = `import(${JSON.stringify(mainUrl)}).then((m) => m.runBalancer({ configPath: ${JSON.stringify(configPath)} })).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(e.exitCode ?? 1); });`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => (stderr += d));
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   const ok = await waitFor(() => /listening on http:\/\/\S+:(\d+) \(metrics http:\/\/\S+:(\d+)/.test(stderr) || child.exitCode !== null, timeoutMs, 25);
   const m = /listening on http:\/\/\S+:(\d+) \(metrics http:\/\/\S+:(\d+)/.exec(stderr);

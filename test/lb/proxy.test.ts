@@ -51,7 +51,7 @@ describe('forwarding', () => {
       body: 'hello body',
     });
     assert.equal(res.status, 200);
-    const seen = JSON.parse(res.body);
+    const seen = JSON.parse(res.body) as { method: string; url: string; headers: Record<string, string>; body: string };
     assert.equal(seen.method, 'PATCH');
     assert.equal(seen.url, '/some/path?x=1&y=%20z');
     assert.equal(seen.headers['x-custom'], 'yes');
@@ -65,7 +65,7 @@ describe('forwarding', () => {
       'GET /h HTTP/1.1\r\nHost: x\r\nConnection: close, X-Secret\r\nX-Secret: s\r\nKeep-Alive: timeout=5\r\n' +
         'Proxy-Connection: x\r\nTE: trailers\r\nTrailer: X-T\r\nUpgrade: foo\r\nX-Kept: k\r\n\r\n',
     );
-    const h = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).headers as Record<string, string>;
+    const h = (JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { headers: Record<string, string> }).headers;
     for (const name of ['x-secret', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade']) assert.equal(h[name], undefined, name);
     assert.equal(h['x-kept'], 'k');
   });
@@ -81,12 +81,12 @@ describe('forwarding', () => {
       req.write('part1-');
       setTimeout(() => req.end('part2'), 20);
     });
-    assert.equal(JSON.parse(body).body, 'part1-part2');
+    assert.equal((JSON.parse(body) as { body: string }).body, 'part1-part2');
   });
 
   it('adds X-Forwarded-For (appended), -Proto, -Host and Via', async () => {
     const res = await httpRequest(`http://127.0.0.1:${lb.port}/xff`, { headers: { 'x-forwarded-for': '10.1.2.3', host: 'example.test:81', via: '1.0 other' } });
-    const h = JSON.parse(res.body).headers as Record<string, string>;
+    const h = (JSON.parse(res.body) as { headers: Record<string, string> }).headers;
     assert.equal(h['x-forwarded-for'], '10.1.2.3, 127.0.0.1');
     assert.equal(h['x-forwarded-proto'], 'http');
     assert.equal(h['x-forwarded-host'], 'example.test:81');
@@ -208,7 +208,7 @@ describe('status mapping and retries', () => {
     const lb = await balancerFor(t, [{ name: 'dead', url: `http://127.0.0.1:${await closedPort()}` }, good]);
     const res = await httpRequest(`http://127.0.0.1:${lb.port}/`, { method: 'POST', body: 'payload' });
     assert.equal(res.status, 200);
-    assert.equal(JSON.parse(res.body).body, 'payload');
+    assert.equal((JSON.parse(res.body) as { body: string }).body, 'payload');
   });
 
   it('502 for a malformed backend response; a backend closing mid-response cuts the client', async (t) => {

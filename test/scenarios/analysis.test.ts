@@ -14,7 +14,6 @@ import {
   peakGauge,
   percentDifference,
   rssSlopeMbPerMin,
-  type TimelineRow,
 } from '../../harness/scenarios/analysis.js';
 import { guideRow } from '../../harness/scenarios/lat-conn.js';
 import { backendFamilyCount, summarize } from '../../harness/scenarios/distribution.js';
@@ -167,7 +166,7 @@ describe('failover timeline', () => {
 
   it('compacts to the rows near events and errors, with gap markers', () => {
     const compact = compactTimeline(rows, 1);
-    const shown = compact.map((r) => (r === 'gap' ? 'gap' : (r as TimelineRow).tMs));
+    const shown = compact.map((r) => (r === 'gap' ? 'gap' : (r).tMs));
     assert.deepEqual(shown, [0, 100, 'gap', 900, 1000, 1100, 1200, 'gap', 1800, 1900]);
   });
 

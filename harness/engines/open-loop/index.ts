@@ -427,7 +427,7 @@ let cachedVersion: string | undefined;
 function engineVersion(transport: TransportName): string {
   if (cachedVersion === undefined) {
     try {
-      cachedVersion = String(JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version);
+      cachedVersion = String((JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version);
     } catch {
       cachedVersion = 'unknown';
     }
