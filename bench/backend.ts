@@ -16,7 +16,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { readProcStat } from '../harness/proc-stats.js';
+import { readProcStat } from '../harness/sampling/proc-stats.js';
 
 type Kind = 'bare' | 'backend';
 

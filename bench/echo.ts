@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { processTree, readProcStat } from '../harness/proc-stats.js';
+import { processTree, readProcStat } from '../harness/sampling/proc-stats.js';
 
 const SECONDS = Number(process.env.LBBENCH_BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.LBBENCH_BENCH_CONNECTIONS ?? 100);

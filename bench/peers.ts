@@ -48,7 +48,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOnPath } from '../harness/engines/wrk.js';
-import { processTree, readProcStat } from '../harness/proc-stats.js';
+import { processTree, readProcStat } from '../harness/sampling/proc-stats.js';
 
 const ALL_MEASURES = ['echo', 'fresh1000', 'connclose', 'bytes1m', 'idle', 'openloop'] as const;
 type Measure = (typeof ALL_MEASURES)[number];

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const cli = new URL('../dist/harness/cli.js', import.meta.url);
+const cli = new URL('../dist/harness/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
   process.stderr.write('lbbench: dist/ is missing; run `npm ci` or `npm run build` first\n');
   process.exit(2);

@@ -221,7 +221,7 @@ export type TargetMetricsFormat = (typeof TARGET_METRICS_FORMATS)[number];
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
 const metricsUrl = z.string().refine((u) => /^http:\/\/[^/]+(\/.*)?$/.test(u), { message: 'expected an http:// URL, e.g. http://127.0.0.1:9090/metrics' });
 
-/** A balancer run from a command line (harness/targets/command-target.ts). */
+/** A balancer run from a command line (harness/services/targets/command-target.ts). */
 const CommandTargetSchema = z.strictObject({
   kind: z.literal('command'),
   /** argv; `{config}`, `{port}`, `{metricsPort}` and `{dir}` are substituted. */

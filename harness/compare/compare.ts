@@ -10,8 +10,8 @@
  * sample is compared on its raw scale, relative to BASE's median.
  */
 import { ExitCode, type ExitCodeValue } from '../../common/exit-codes.js';
-import type { RunResult, ScenarioResult } from '../scenario-api.js';
-import { median } from '../repeat-stats.js';
+import type { RunResult, ScenarioResult } from '../result/scenario-api.js';
+import { median } from '../judge/repeat-stats.js';
 import { metricDirection, type Direction } from './direction.js';
 import { shiftInterval } from './rank-test.js';
 

@@ -4,9 +4,9 @@
  * every run's values as `samples`, the spread as `stats` and the medians as
  * `metrics`, the shape `compare` reads. Pure.
  */
-import { collectSamples } from '../repeats.js';
-import { metricStats } from '../repeat-stats.js';
-import type { MetricStats, RunResult, ScenarioResult } from '../scenario-api.js';
+import { collectSamples } from '../judge/repeats.js';
+import { metricStats } from '../judge/repeat-stats.js';
+import type { MetricStats, RunResult, ScenarioResult } from '../result/scenario-api.js';
 
 const WORST: readonly ScenarioResult['status'][] = ['interrupted', 'error', 'invalid'];
 

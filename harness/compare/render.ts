@@ -3,7 +3,7 @@
  * comment (headline first, then the metrics that changed, then the rest
  * folded away). Pure.
  */
-import type { ReportTable } from '../scenario-api.js';
+import type { ReportTable } from '../result/scenario-api.js';
 import { formatNumber } from '../report/format.js';
 import { renderTableMarkdown } from '../report/markdown.js';
 import { renderTable } from '../report/terminal.js';

@@ -19,7 +19,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { EventEmitter } from 'node:events';
 import type { SeriesBucket } from './engine.js';
 import { classifyError, type AutocannonChildResult, type AutocannonChildSpec, type ChildMessage } from './autocannon-protocol.js';
-import { createLatencyHistogram, encodeHistogram, recordUs } from '../histogram.js';
+import { createLatencyHistogram, encodeHistogram, recordUs } from '../result/histogram.js';
 
 /** The parts of autocannon's (untyped, internal) Client this module touches.
  * Pinned to autocannon 8's lib/httpClient.js. */

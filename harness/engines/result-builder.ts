@@ -5,7 +5,7 @@
  * histogram, the `spec` echo) are computed one way for all of them.
  */
 import type { EngineName, LoadResult, LoadSpec, SeriesBucket } from './engine.js';
-import { encodeHistogram, summarizeHistogram, type LatencyHistogram } from '../histogram.js';
+import { encodeHistogram, summarizeHistogram, type LatencyHistogram } from '../result/histogram.js';
 
 /** Default bucket width of the series, ms (LoadSpec.seriesIntervalMs). */
 export const DEFAULT_SERIES_INTERVAL_MS = 1000;

@@ -29,9 +29,9 @@ import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidRunError, UsageError } from '../../common/errors.js';
-import { createLatencyHistogram, type LatencyHistogram } from '../histogram.js';
-import { readProcStat } from '../proc-stats.js';
-import { establishedSocketCount } from '../socket-scan.js';
+import { createLatencyHistogram, type LatencyHistogram } from '../result/histogram.js';
+import { readProcStat } from '../sampling/proc-stats.js';
+import { establishedSocketCount } from '../sampling/socket-scan.js';
 import { abortReason, validateLoadSpec } from './autocannon.js';
 import { buildLoadResult, DEFAULT_SERIES_INTERVAL_MS, DEFAULT_TIMEOUT_MS } from './result-builder.js';
 import type { LatencySummary, LoadEngine, LoadResult, LoadSpec } from './engine.js';

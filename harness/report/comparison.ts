@@ -7,7 +7,7 @@
  * print them like any other table.
  */
 import { parseThresholdExpr } from '../../common/threshold-expr.js';
-import type { ReportTable, RunResult, SamplingData, ScenarioResult, Verdict } from '../scenario-api.js';
+import type { ReportTable, RunResult, SamplingData, ScenarioResult, Verdict } from '../result/scenario-api.js';
 import { formatNumber } from './format.js';
 import { GUIDE_SUMMARY_NAMES } from './summary.js';
 

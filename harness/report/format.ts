@@ -4,7 +4,7 @@
  * Pure; every function turns result data into ReportTables or strings.
  */
 import type { LoadResult } from '../engines/engine.js';
-import type { Environment, ReportTable, SamplingData, ScenarioResult, Verdict } from '../scenario-api.js';
+import type { Environment, ReportTable, SamplingData, ScenarioResult, Verdict } from '../result/scenario-api.js';
 
 /** A number for humans: integers as is, otherwise 2 decimals (3 significant digits below 1). */
 export function formatNumber(n: number | undefined): string {

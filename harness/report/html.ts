@@ -6,7 +6,7 @@
  * file opens offline and fetches nothing. A pure function of the stored
  * RunResult, so `lbbench report FILE.json --html` renders it again.
  */
-import type { ReportTable, RunResult, ScenarioResult, Verdict } from '../scenario-api.js';
+import type { ReportTable, RunResult, ScenarioResult, Verdict } from '../result/scenario-api.js';
 import { scenarioCharts } from './charts/index.js';
 import { buildComparisons, targetNoteLines } from './comparison.js';
 import { escapeHtml, renderSvgChart } from './charts/svg.js';

@@ -3,7 +3,7 @@
  * artifacts. A pure function of the stored RunResult, so `lbbench report`
  * renders the same text from the JSON later.
  */
-import type { ReportTable, RunResult, ScenarioResult, Verdict } from '../scenario-api.js';
+import type { ReportTable, RunResult, ScenarioResult, Verdict } from '../result/scenario-api.js';
 import { scenarioCharts } from './charts/index.js';
 import { renderMermaidChart } from './charts/mermaid.js';
 import { environmentTable, formatNumber, gaugeTable, loadsTable, processTable, VERDICT_COLUMNS, verdictRow } from './format.js';

@@ -3,7 +3,7 @@
  */
 import { readInputFile } from '../../common/yaml-source.js';
 import { InputError } from '../../common/errors.js';
-import type { RunResult } from '../scenario-api.js';
+import type { RunResult } from '../result/scenario-api.js';
 
 /** The result schema version this lbbench writes. */
 export const RESULT_SCHEMA_VERSION = 2;

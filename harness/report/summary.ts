@@ -2,7 +2,7 @@
  * The run's summary: every verdict of every scenario with the benchmark
  * guide's five headline targets first, and the overall status. Pure.
  */
-import type { RunResult, ScenarioResult, Verdict } from '../scenario-api.js';
+import type { RunResult, ScenarioResult, Verdict } from '../result/scenario-api.js';
 
 /** Names of the guide's headline targets, in the order the summary shows them. */
 export const GUIDE_SUMMARY_NAMES: readonly string[] = [

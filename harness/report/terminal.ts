@@ -3,7 +3,7 @@
  * follows whether stdout is a TTY (and NO_COLOR is unset).
  */
 import Table from 'cli-table3';
-import type { Environment, ReportTable, RunResult, ScenarioResult, ServiceInfo, Verdict, VerdictLevel } from '../scenario-api.js';
+import type { Environment, ReportTable, RunResult, ScenarioResult, ServiceInfo, Verdict, VerdictLevel } from '../result/scenario-api.js';
 import { buildComparisons, targetNoteLines } from './comparison.js';
 import { environmentTable, formatNumber, gaugeTable, loadsTable, processTable, VERDICT_COLUMNS, verdictRow } from './format.js';
 import { scenarioStatus } from './summary.js';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { RunResult } from '../scenario-api.js';
+import type { RunResult } from '../result/scenario-api.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 

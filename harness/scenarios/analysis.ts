@@ -6,7 +6,7 @@
  */
 import type { AlgorithmName } from '../../common/config.js';
 import type { LoadResult, SeriesBucket } from '../engines/engine.js';
-import type { SamplingData } from '../scenario-api.js';
+import type { SamplingData } from '../result/scenario-api.js';
 
 /** Bytes in one MB as memory is reported here (MiB, 1,048,576). */
 export const BYTES_PER_MB = 1_048_576;

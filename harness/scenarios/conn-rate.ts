@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import type { LoadResult } from '../engines/engine.js';
-import type { ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { errorCount, errorRate, formatMs, round, usToMs } from './analysis.js';
 import {
   baselineBackend,

@@ -13,9 +13,9 @@
  * test that connects before its measured window can see.
  */
 import { z } from 'zod';
-import { createLatencyHistogram, recordUs, summarizeHistogram } from '../histogram.js';
+import { createLatencyHistogram, recordUs, summarizeHistogram } from '../result/histogram.js';
 import type { LoadResult } from '../engines/engine.js';
-import type { ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { formatMs, round, usToMs } from './analysis.js';
 import { checkLoad, connectionsSetting, directUrl, lbUrl, pathSetting, rateSetting, sleep, type ScenarioKind } from './shared.js';
 import { runStorm, type StormResult } from './storm-client.js';

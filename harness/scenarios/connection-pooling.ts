@@ -8,8 +8,8 @@
  */
 import { z } from 'zod';
 import { MetricName } from '../../common/metric-names.js';
-import { counterDelta } from '../sampler.js';
-import type { ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import { counterDelta } from '../sampling/sampler.js';
+import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { formatMs, round, usToMs } from './analysis.js';
 import { checkLoad, connectionsSetting, durationSetting, fractionSetting, lbUrl, pathSetting, rateSetting, type ScenarioKind } from './shared.js';
 

@@ -19,7 +19,7 @@
 import { z } from 'zod';
 import type { LbConfig } from '../../common/config.js';
 import type { LoadResult } from '../engines/engine.js';
-import type { DeepPartial, ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import type { DeepPartial, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { BYTES_PER_MB, formatMs, loopbackSourceAddresses, round, usToMs } from './analysis.js';
 import {
   balancerRssBytes,

@@ -13,8 +13,8 @@ import { ALGORITHMS, type AlgorithmName } from '../../common/config.js';
 import { InvalidRunError } from '../../common/errors.js';
 import { MetricName } from '../../common/metric-names.js';
 import type { BackendStatsSnapshot } from '../../backend/stats.js';
-import { counterDelta } from '../sampler.js';
-import type { ReportTable, ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import { counterDelta } from '../sampling/sampler.js';
+import type { ReportTable, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { distributionDeviation, errorCount, expectedShares, round } from './analysis.js';
 import { checkLoad, connectionsSetting, lbUrl, pathSetting, rateSetting, type ScenarioKind } from './shared.js';
 

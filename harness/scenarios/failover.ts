@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { InvalidRunError } from '../../common/errors.js';
 import { MetricName } from '../../common/metric-names.js';
 import type { LoadResult } from '../engines/engine.js';
-import { sumSamples } from '../prom-text.js';
-import type { PromSnapshot, ReportTable, ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import { sumSamples } from '../sampling/prom-text.js';
+import type { PromSnapshot, ReportTable, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import {
   buildTimeline,
   compactTimeline,

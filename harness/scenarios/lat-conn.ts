@@ -12,7 +12,7 @@
  * the connections were really held.
  */
 import { z } from 'zod';
-import type { ReportTable, ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import type { ReportTable, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import type { LoadResult } from '../engines/engine.js';
 import { errorCount, formatMs, round, usToMs } from './analysis.js';
 import {

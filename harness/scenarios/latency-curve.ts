@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import type { LoadResult } from '../engines/engine.js';
-import type { ReportTable, ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import type { ReportTable, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { errorRateWithDropped, round } from './analysis.js';
 import { curvePoint, findKnee, runawayReason, showsSaturation, type Curve } from './curve.js';
 import {

@@ -6,8 +6,8 @@
  */
 import { z } from 'zod';
 import type { LatencySummary, LoadResult } from '../engines/engine.js';
-import { decodeHistogram, percentileSpectrum } from '../histogram.js';
-import type { ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import { decodeHistogram, percentileSpectrum } from '../result/histogram.js';
+import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { formatMs, round, usToMs } from './analysis.js';
 import { checkLoad, connectionsSetting, directUrl, durationSetting, fractionSetting, lbUrl, pathSetting, rateSetting, type ScenarioKind } from './shared.js';
 

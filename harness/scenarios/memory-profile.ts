@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { MetricName } from '../../common/metric-names.js';
-import type { ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { BYTES_PER_MB, median, peakGauge, round, rssSlopeMbPerMin } from './analysis.js';
 import {
   checkLoad,

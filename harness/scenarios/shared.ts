@@ -8,9 +8,9 @@
 import { z } from 'zod';
 import { InvalidRunError } from '../../common/errors.js';
 import { MetricName } from '../../common/metric-names.js';
-import { readProcStat } from '../proc-stats.js';
+import { readProcStat } from '../sampling/proc-stats.js';
 import type { EngineName, LoadResult } from '../engines/engine.js';
-import type { SamplingData, ScenarioContext, ScenarioRunner } from '../scenario-api.js';
+import type { SamplingData, ScenarioContext, ScenarioRunner } from '../result/scenario-api.js';
 import { errorCount, errorRate, peakGauge, type RssSample } from './analysis.js';
 
 /** One kind of scenario: how its settings are validated and how it runs. */

@@ -11,8 +11,8 @@
 import { z } from 'zod';
 import { MetricName } from '../../common/metric-names.js';
 import type { EngineName } from '../engines/engine.js';
-import { counterDelta } from '../sampler.js';
-import type { ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import { counterDelta } from '../sampling/sampler.js';
+import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { BYTES_PER_MB, errorCount, errorRate, formatMs, p99DriftRatio, round, rssSlopeMbPerMin, usToMs } from './analysis.js';
 import {
   checkLoad,

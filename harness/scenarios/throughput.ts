@@ -13,8 +13,8 @@
 import { z } from 'zod';
 import { MetricName } from '../../common/metric-names.js';
 import type { EngineName, LoadResult, LoadSpec } from '../engines/engine.js';
-import { counterDelta } from '../sampler.js';
-import type { PromSnapshot, ScenarioContext, ScenarioOutcome } from '../scenario-api.js';
+import { counterDelta } from '../sampling/sampler.js';
+import type { PromSnapshot, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { BYTES_PER_GB, formatMs, percentDifference, round } from './analysis.js';
 import {
   checkLoad,

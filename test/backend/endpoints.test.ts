@@ -4,7 +4,7 @@ import http from 'node:http';
 import { createBackendServer, type BackendServer } from '../../backend/server.js';
 import { BYTES_CHUNK } from '../../backend/traffic.js';
 import type { BackendStatsSnapshot } from '../../backend/stats.js';
-import { parsePrometheusText, sumSamples } from '../../harness/prom-text.js';
+import { parsePrometheusText, sumSamples } from '../../harness/sampling/prom-text.js';
 
 /** One request with node:http (no keep-alive pool), body collected. */
 function request(

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { createBackendServer } from '../../backend/server.js';
 import { runBackend } from '../../backend/main.js';
-import { backendCommand } from '../../harness/commands/backend.js';
+import { backendCommand } from '../../harness/cli/backend.js';
 import { InvalidRunError, UsageError } from '../../common/errors.js';
 import { BIN_PATH, distPath } from '../../common/paths.js';
 
@@ -151,8 +151,8 @@ describe('backend lifecycle', () => {
   });
 
   it('`lbbench backend --port 0` runs as a process and exits 0 on SIGTERM', { timeout: 15_000 }, async (t) => {
-    if (!existsSync(distPath('harness/cli.js'))) {
-      t.skip('dist/harness/cli.js is absent (the CLI entry is not built yet)');
+    if (!existsSync(distPath('harness/cli/main.js'))) {
+      t.skip('dist/harness/cli/main.js is absent (the CLI entry is not built yet)');
       return;
     }
     const child = spawn(process.execPath, [BIN_PATH, 'backend', '--port', '0', '--host', '127.0.0.1', '--name', 'cli-test', '--latency-ms', '10'], {
@@ -183,8 +183,8 @@ describe('backend lifecycle', () => {
   });
 
   it('`lbbench backend` exits 2 on a bad flag value', { timeout: 15_000 }, async (t) => {
-    if (!existsSync(distPath('harness/cli.js'))) {
-      t.skip('dist/harness/cli.js is absent (the CLI entry is not built yet)');
+    if (!existsSync(distPath('harness/cli/main.js'))) {
+      t.skip('dist/harness/cli/main.js is absent (the CLI entry is not built yet)');
       return;
     }
     const child = spawn(process.execPath, [BIN_PATH, 'backend', '--port', '0', '--error-rate', '1.5'], { stdio: ['ignore', 'pipe', 'pipe'] });

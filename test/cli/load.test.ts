@@ -5,11 +5,11 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BIN_PATH, distPath } from '../../common/paths.js';
-import { parseDurationMs, parseHeaders, parseTargetUrl, renderLoadTable } from '../../harness/commands/load.js';
+import { parseDurationMs, parseHeaders, parseTargetUrl, renderLoadTable } from '../../harness/cli/load.js';
 import type { LoadResult } from '../../harness/engines/engine.js';
 import { UsageError } from '../../common/errors.js';
 
-const CLI_MISSING = existsSync(distPath('harness/cli.js')) ? false : 'dist/harness/cli.js is not built yet';
+const CLI_MISSING = existsSync(distPath('harness/cli/main.js')) ? false : 'dist/harness/cli/main.js is not built yet';
 
 /** Runs `lbbench load ...` for real; resolves with its exit code and output. */
 function lbbench(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {

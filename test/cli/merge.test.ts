@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadResult } from '../../harness/engines/engine.js';
-import type { MergedLoadResult } from '../../harness/load-merge.js';
+import type { MergedLoadResult } from '../../harness/result/load-merge.js';
 import { runCli, startCli, tempDir, type CliProcess } from './helpers.js';
 
 const tmp = tempDir();

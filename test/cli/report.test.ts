@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../common/errors.js';
 import { BIN_PATH, distPath } from '../../common/paths.js';
-import { reportCommand } from '../../harness/commands/report.js';
+import { reportCommand } from '../../harness/cli/report.js';
 import { renderMarkdown } from '../../harness/report/markdown.js';
 import { fixtureRun, fixtureScenario } from '../harness/report-fixture.js';
 
@@ -65,8 +65,8 @@ function lbbench(args: string[]): Promise<{ code: number; stdout: string; stderr
   });
 }
 
-const haveCli = existsSync(distPath('harness/cli.js'));
-const skip = haveCli ? false : 'dist/harness/cli.js is not built yet';
+const haveCli = existsSync(distPath('harness/cli/main.js'));
+const skip = haveCli ? false : 'dist/harness/cli/main.js is not built yet';
 
 test('lbbench report FILE prints the Markdown and exits 0', { skip }, async () => {
   const r = await lbbench(['report', resultFile]);

@@ -2,8 +2,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { readProcStat } from '../../harness/proc-stats.js';
-import type { RunResult } from '../../harness/scenario-api.js';
+import { readProcStat } from '../../harness/sampling/proc-stats.js';
+import type { RunResult } from '../../harness/result/scenario-api.js';
 import { FIXTURE_CONFIG, FIXTURES, startCli, tempDir } from './helpers.js';
 
 const tmp = tempDir();

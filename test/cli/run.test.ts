@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { RunResult } from '../../harness/scenario-api.js';
+import type { RunResult } from '../../harness/result/scenario-api.js';
 import { FIXTURE_CONFIG, FIXTURES, runCli, tempDir } from './helpers.js';
 
 const TINY_FAIL = path.join(FIXTURES, 'scenarios', 'tiny_fail.yaml');

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isPortFree } from '../../harness/ports.js';
-import { readProcStat } from '../../harness/proc-stats.js';
+import { isPortFree } from '../../harness/services/ports.js';
+import { readProcStat } from '../../harness/sampling/proc-stats.js';
 import { FIXTURE_CONFIG, startCli } from './helpers.js';
 
 test('serve starts everything, proxies /echo, and SIGINT stops all and frees the ports', async () => {

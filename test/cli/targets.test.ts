@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { RunResult } from '../../harness/scenario-api.js';
+import type { RunResult } from '../../harness/result/scenario-api.js';
 import { skipWithout } from '../targets/target-helpers.js';
 import { FIXTURE_CONFIG, FIXTURES, runCli, tempDir } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { RunResult } from '../../harness/scenario-api.js';
+import type { RunResult } from '../../harness/result/scenario-api.js';
 import { FIXTURE_CONFIG, FIXTURES, runCli, tempDir } from './helpers.js';
 
 const DIR = path.join(FIXTURES, 'verdicts');

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createAutocannonEngine } from '../../harness/engines/autocannon.js';
 import { classifyError } from '../../harness/engines/autocannon-protocol.js';
 import type { LoadResult } from '../../harness/engines/engine.js';
-import { decodeHistogram } from '../../harness/histogram.js';
-import { childPids } from '../../harness/proc-stats.js';
+import { decodeHistogram } from '../../harness/result/histogram.js';
+import { childPids } from '../../harness/sampling/proc-stats.js';
 import { UsageError } from '../../common/errors.js';
 import { startScriptedServer, type ScriptedServer } from './scripted-server.js';
 

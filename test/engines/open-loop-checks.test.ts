@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createOpenLoopEngine, type GeneratorReport } from '../../harness/engines/open-loop/index.js';
-import { decodeHistogram, mergeEncodedHistograms } from '../../harness/histogram.js';
+import { decodeHistogram, mergeEncodedHistograms } from '../../harness/result/histogram.js';
 import { generatorChildren, hdrBucketIndex, retryTimingCheck, startBackend } from './open-loop-fixtures.js';
 
 after(() => {

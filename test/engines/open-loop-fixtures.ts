@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { childPids } from '../../harness/proc-stats.js';
+import { childPids } from '../../harness/sampling/proc-stats.js';
 
 export interface TestBackend {
   url: string;

@@ -4,7 +4,7 @@ import { ResponseParser, ResponseParseError, type ParsedResponse } from '../../h
 import { assignSourceAddresses, intendedOffsetMs, slotsBefore, splitEvenly } from '../../harness/engines/open-loop/schedule.js';
 import { encodeRequest } from '../../harness/engines/open-loop/net-transport.js';
 import { addCounts, buildLoadResult, emptySeries } from '../../harness/engines/result-builder.js';
-import { createLatencyHistogram, recordUs } from '../../harness/histogram.js';
+import { createLatencyHistogram, recordUs } from '../../harness/result/histogram.js';
 
 function parseAll(chunks: string[], hasBody = true): ParsedResponse[] {
   const p = new ResponseParser();

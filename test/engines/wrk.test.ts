@@ -10,7 +10,7 @@ import {
   wrkSpectrumPercentiles,
 } from '../../harness/engines/wrk.js';
 import type { LoadResult } from '../../harness/engines/engine.js';
-import { decodeHistogram } from '../../harness/histogram.js';
+import { decodeHistogram } from '../../harness/result/histogram.js';
 import { UsageError } from '../../common/errors.js';
 import { startScriptedServer, type ScriptedServer } from './scripted-server.js';
 

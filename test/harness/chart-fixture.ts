@@ -4,7 +4,7 @@
  * throughput, three repeats of latency_curve, a 50-bucket failover timeline
  * with two events, and schema-2 fields only where they matter.
  */
-import type { RunResult, ScenarioResult } from '../../harness/scenario-api.js';
+import type { RunResult, ScenarioResult } from '../../harness/result/scenario-api.js';
 import { fixtureRun, fixtureScenario } from './report-fixture.js';
 
 /** How many points each fixture series has; the tests count them. */

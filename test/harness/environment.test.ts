@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
-import { collectEnvironment } from '../../harness/environment.js';
+import { collectEnvironment } from '../../harness/sampling/environment.js';
 
 test('collectEnvironment describes this machine and package', async () => {
   const env = await collectEnvironment();
@@ -17,7 +17,10 @@ test('collectEnvironment describes this machine and package', async () => {
   assert.ok(env.cores >= 1);
   assert.ok(env.cpuModel.length > 0);
   assert.match(env.platform, new RegExp(`^${process.platform}-`));
-  assert.equal(typeof env.engines, 'object');
+  // The built-in engines always have a version (the package's); an empty map
+  // means the engine registry could not be loaded.
+  assert.equal(env.engines['open-loop'], pkg.version);
+  assert.equal(env.engines['closed-loop'], pkg.version);
   for (const v of Object.values(env.engines)) assert.equal(typeof v, 'string');
   if (env.gitCommit !== undefined) assert.match(env.gitCommit, /^[0-9a-f]{40,64}$/);
   // Plain data: survives a JSON round trip unchanged.

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toBmf } from '../../harness/export/bmf.js';
-import { toGithubActionBenchmark } from '../../harness/export/github-action-benchmark.js';
-import { unitOf } from '../../harness/export/units.js';
-import { metricStats } from '../../harness/repeat-stats.js';
+import { toBmf } from '../../harness/report/export/bmf.js';
+import { toGithubActionBenchmark } from '../../harness/report/export/github-action-benchmark.js';
+import { unitOf } from '../../harness/report/export/units.js';
+import { metricStats } from '../../harness/judge/repeat-stats.js';
 import { fixtureRun, fixtureScenario } from './report-fixture.js';
 
 function repeatedRun() {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LoadResult } from '../../harness/engines/engine.js';
-import { createLatencyHistogram, decodeHistogram, encodeHistogram, recordUs, summarizeHistogram } from '../../harness/histogram.js';
-import { mergeLoadResults } from '../../harness/load-merge.js';
+import { createLatencyHistogram, decodeHistogram, encodeHistogram, recordUs, summarizeHistogram } from '../../harness/result/histogram.js';
+import { mergeLoadResults } from '../../harness/result/load-merge.js';
 
 /** Seeded LCG, so the samples are the same every run. */
 function lcg(seed: number): () => number {

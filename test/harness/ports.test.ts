@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { InvalidRunError } from '../../common/errors.js';
-import { assertPortsFree, connectHost, findFreePort, isLoopbackHost, isPortFree, probePort } from '../../harness/ports.js';
+import { assertPortsFree, connectHost, findFreePort, isLoopbackHost, isPortFree, probePort } from '../../harness/services/ports.js';
 
 function listen(host = '127.0.0.1'): Promise<net.Server> {
   return new Promise((resolve) => {

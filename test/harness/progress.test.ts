@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createProgress, formatProgress, loadPhase } from '../../harness/progress.js';
+import { createProgress, formatProgress, loadPhase } from '../../harness/run/progress.js';
 
 /** A fake clock and timer: `tick(ms)` advances time and fires the interval. */
 function fakeTimers() {

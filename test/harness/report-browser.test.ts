@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { buildCharts } from '../../harness/report/charts/index.js';
 import { renderHtml } from '../../harness/report/html.js';
-import type { RunResult } from '../../harness/scenario-api.js';
+import type { RunResult } from '../../harness/result/scenario-api.js';
 import { chartFixtureRun, FIXTURE_COUNTS } from './chart-fixture.js';
 import { chromiumSkipReason, launchChromium } from './chromium.js';
 import { fixtureRun } from './report-fixture.js';

@@ -2,7 +2,7 @@
  * order, one invalid, a `|` in a table cell and in a description. */
 import type { LoadResult } from '../../harness/engines/engine.js';
 import { buildSummary } from '../../harness/report/summary.js';
-import type { RunResult, ScenarioResult, Verdict } from '../../harness/scenario-api.js';
+import type { RunResult, ScenarioResult, Verdict } from '../../harness/result/scenario-api.js';
 
 export function fixtureLoad(overrides: Partial<LoadResult> = {}): LoadResult {
   return {

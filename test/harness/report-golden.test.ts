@@ -30,8 +30,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { BIN_PATH, PACKAGE_ROOT } from '../../common/paths.js';
-import { renderLoadTable } from '../../harness/commands/load.js';
-import type { RunResult } from '../../harness/scenario-api.js';
+import { renderLoadTable } from '../../harness/cli/load.js';
+import type { RunResult } from '../../harness/result/scenario-api.js';
 
 const GOLDEN = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'golden');
 const UPDATE = process.env['LBBENCH_UPDATE_GOLDEN'] === '1';

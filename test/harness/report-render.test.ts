@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { escapeCell, renderMarkdown } from '../../harness/report/markdown.js';
 import { buildSummary, GUIDE_SUMMARY_NAMES, overallStatus, scenarioStatus } from '../../harness/report/summary.js';
 import { renderScenarioTerminal, renderServiceTable, renderSummaryTerminal, renderTable } from '../../harness/report/terminal.js';
-import type { Verdict } from '../../harness/scenario-api.js';
+import type { Verdict } from '../../harness/result/scenario-api.js';
 import { fixtureRun, fixtureScenario } from './report-fixture.js';
 
 const ANSI = /\u001b\[/;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeRunId, runExitCode } from '../../harness/run.js';
-import type { Verdict } from '../../harness/scenario-api.js';
+import { makeRunId, runExitCode } from '../../harness/run/run.js';
+import type { Verdict } from '../../harness/result/scenario-api.js';
 
 test('run ids are the UTC start second with the profile', () => {
   const t = Date.UTC(2026, 10, 26, 14, 30, 5, 789);

@@ -4,8 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import { counterDelta, scrapeMetrics, ScrapeError, seriesKey, startSampling } from '../../harness/sampler.js';
-import type { PromSnapshot } from '../../harness/scenario-api.js';
+import { counterDelta, scrapeMetrics, ScrapeError, seriesKey, startSampling } from '../../harness/sampling/sampler.js';
+import type { PromSnapshot } from '../../harness/result/scenario-api.js';
 
 const METRICS = `# HELP lb_active_connections open client connections
 # TYPE lb_active_connections gauge

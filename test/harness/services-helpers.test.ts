@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { LineRing, forEachLine, prefixLine } from '../../harness/log-prefix.js';
-import { mergeOverrides, probeHttp } from '../../harness/services.js';
+import { LineRing, forEachLine, prefixLine } from '../../harness/services/log-prefix.js';
+import { mergeOverrides, probeHttp } from '../../harness/services/services.js';
 
 test('mergeOverrides merges objects deeply, replaces arrays, and leaves the base alone', () => {
   const base: { a: number; pool: { keepAlive: boolean; maxConnections: number }; list: number[] } = { a: 1, pool: { keepAlive: true, maxConnections: 128 }, list: [1, 2] };

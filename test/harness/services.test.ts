@@ -5,9 +5,9 @@ import path from 'node:path';
 import { loadConfig } from '../../common/config.js';
 import { InvalidRunError, UsageError } from '../../common/errors.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
-import { isPortFree } from '../../harness/ports.js';
-import { childPids as listChildren, readProcStat } from '../../harness/proc-stats.js';
-import { mergeOverrides, probeHttp, startServices, type ManagedServices, type ServiceExit } from '../../harness/services.js';
+import { isPortFree } from '../../harness/services/ports.js';
+import { childPids as listChildren, readProcStat } from '../../harness/sampling/proc-stats.js';
+import { mergeOverrides, probeHttp, startServices, type ManagedServices, type ServiceExit } from '../../harness/services/services.js';
 
 const FIXTURE = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'config.yaml');
 const config = loadConfig(FIXTURE);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText } from '../../common/config.js';
-import { configThresholdIssues } from '../../harness/threshold-check.js';
+import { configThresholdIssues } from '../../harness/plan/threshold-check.js';
 
 const KNOWN = [
   { name: 'lat_conn', kind: 'lat_conn' },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText, type ThresholdConfig } from '../../common/config.js';
 import { UsageError } from '../../common/errors.js';
-import { judge, judgeScenario, resolveThresholds } from '../../harness/thresholds.js';
+import { judge, judgeScenario, resolveThresholds } from '../../harness/judge/thresholds.js';
 
 const CONFIG = parseConfigText(
   'test-config.yaml',

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { LbConfigSchema, type LbConfig } from '../../common/config.js';
-import { parsePrometheusText, sumSamples } from '../../harness/prom-text.js';
+import { parsePrometheusText, sumSamples } from '../../harness/sampling/prom-text.js';
 import { setLogSink } from '../../lb/log.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;

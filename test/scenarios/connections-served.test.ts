@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectionsKind } from '../../harness/scenarios/connections.js';
 import { judgeServedLevel } from '../../harness/scenarios/served.js';
-import { judge, judgeScenario } from '../../harness/thresholds.js';
+import { judge, judgeScenario } from '../../harness/judge/thresholds.js';
 import { startLiveSystem, type LiveSystem } from './live-context.js';
 
 const THRESHOLD = [{ name: 'active connections', target: 'connections_served >= 40' }];

@@ -9,9 +9,9 @@ import { loadConfig, type LbbenchConfig } from '../../common/config.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { getEngine } from '../../harness/engines/index.js';
 import type { LoadResult } from '../../harness/engines/engine.js';
-import { scrapeMetrics, startSampling } from '../../harness/sampler.js';
-import type { ScenarioContext } from '../../harness/scenario-api.js';
-import { startServices, type ManagedServices } from '../../harness/services.js';
+import { scrapeMetrics, startSampling } from '../../harness/sampling/sampler.js';
+import type { ScenarioContext } from '../../harness/result/scenario-api.js';
+import { startServices, type ManagedServices } from '../../harness/services/services.js';
 
 export const FIXTURE_CONFIG = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'config.yaml');
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { InputError, UsageError } from '../../common/errors.js';
 import { loadConfig } from '../../common/config.js';
 import { PACKAGE_ROOT, SCENARIOS_DIR } from '../../common/paths.js';
-import { deepMerge, listScenarios, loadScenarioFile, resolveScenarios, scenarioSettings } from '../../harness/scenario-file.js';
+import { deepMerge, listScenarios, loadScenarioFile, resolveScenarios, scenarioSettings } from '../../harness/plan/scenario-file.js';
 import { kindProducesMetric, SCENARIO_KINDS } from '../../harness/scenarios/index.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'lbbench-scenarios-'));

@@ -2,14 +2,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { judgeScenario } from '../../harness/thresholds.js';
+import { judgeScenario } from '../../harness/judge/thresholds.js';
 import { buildComparisons, metricDirection, scenarioComparison } from '../../harness/report/comparison.js';
-import type { ScenarioResult } from '../../harness/scenario-api.js';
-import { BackendCounters } from '../../harness/targets/backend-counters.js';
-import { mapHaproxySamples } from '../../harness/targets/haproxy-target.js';
-import { NGINX_MISSING, parseStubStatus } from '../../harness/targets/nginx-target.js';
-import { unavailableMetrics, withoutUnavailable } from '../../harness/targets/unavailable-metrics.js';
-import { parsePrometheusText } from '../../harness/prom-text.js';
+import type { ScenarioResult } from '../../harness/result/scenario-api.js';
+import { BackendCounters } from '../../harness/services/targets/backend-counters.js';
+import { mapHaproxySamples } from '../../harness/services/targets/haproxy-target.js';
+import { NGINX_MISSING, parseStubStatus } from '../../harness/services/targets/nginx-target.js';
+import { unavailableMetrics, withoutUnavailable } from '../../harness/services/targets/unavailable-metrics.js';
+import { parsePrometheusText } from '../../harness/sampling/prom-text.js';
 
 test('figures built on a metric the target lacks are unavailable with its reason; the rest stay', () => {
   const { metrics, unavailable } = withoutUnavailable({ detection_ms: 12, client_errors: 0, deviation_pct: 0.1 }, ['detection_ms', 'recovery_ms'], NGINX_MISSING);

@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ALGORITHMS, parseConfigText, type LbConfig } from '../../common/config.js';
 import { InputError } from '../../common/errors.js';
-import { renderHaproxyConfig, haproxyWeights } from '../../harness/targets/haproxy-config.js';
-import { renderNginxConfig } from '../../harness/targets/nginx-config.js';
+import { renderHaproxyConfig, haproxyWeights } from '../../harness/services/targets/haproxy-config.js';
+import { renderNginxConfig } from '../../harness/services/targets/nginx-config.js';
 import { programPath, runProgram, skipWithout } from './target-helpers.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lbbench-target-configs-'));

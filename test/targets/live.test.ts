@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfigText, type LbbenchConfig } from '../../common/config.js';
-import { findFreePort, isPortFree } from '../../harness/ports.js';
-import { readProcStat } from '../../harness/proc-stats.js';
-import { scrapeMetrics } from '../../harness/sampler.js';
-import { sumSamples } from '../../harness/prom-text.js';
-import { startServices, type ManagedServices } from '../../harness/services.js';
-import { createTarget } from '../../harness/targets/index.js';
+import { findFreePort, isPortFree } from '../../harness/services/ports.js';
+import { readProcStat } from '../../harness/sampling/proc-stats.js';
+import { scrapeMetrics } from '../../harness/sampling/sampler.js';
+import { sumSamples } from '../../harness/sampling/prom-text.js';
+import { startServices, type ManagedServices } from '../../harness/services/services.js';
+import { createTarget } from '../../harness/services/targets/index.js';
 import type { BackendStatsSnapshot } from '../../backend/stats.js';
 import { skipWithout } from './target-helpers.js';
 

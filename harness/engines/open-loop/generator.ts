@@ -28,7 +28,7 @@ import {
   encodeHistogram,
   recordUs,
   type LatencyHistogram,
-} from '../../histogram.js';
+} from '../../result/histogram.js';
 import { bucketCount } from '../result-builder.js';
 import { epochToMonoMs, monoNowMs } from './clock.js';
 import type { BucketReport, GeneratorReport, GeneratorSpec } from './protocol.js';

@@ -19,8 +19,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidRunError, UsageError } from '../../../common/errors.js';
 import { PACKAGE_ROOT } from '../../../common/paths.js';
-import { createLatencyHistogram, decodeHistogram, mergeEncodedHistograms } from '../../histogram.js';
-import { isLoopbackHost } from '../../ports.js';
+import { createLatencyHistogram, decodeHistogram, mergeEncodedHistograms } from '../../result/histogram.js';
+import { isLoopbackHost } from '../../services/ports.js';
 import type { EngineName, LoadEngine, LoadResult, LoadSpec, SeriesBucket } from '../engine.js';
 import {
   addCounts,

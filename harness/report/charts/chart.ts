@@ -4,7 +4,7 @@
  * see index.ts) are pure functions from the result JSON to Charts; the
  * Mermaid (mermaid.ts) and SVG (svg.ts) renderers draw them.
  */
-import type { RunResult, ScenarioResult } from '../../scenario-api.js';
+import type { RunResult, ScenarioResult } from '../../result/scenario-api.js';
 
 /** How a series is drawn. */
 export type SeriesKind = 'line' | 'bar';

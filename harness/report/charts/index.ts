@@ -4,7 +4,7 @@
  * the scenario's details and metrics, not at its name, so a scenario file of
  * the same kind under another name gets the same charts.
  */
-import type { RunResult } from '../../scenario-api.js';
+import type { RunResult } from '../../result/scenario-api.js';
 import { scenarioNames, variantsOf, type Chart, type ScenarioVariant } from './chart.js';
 import { distributionCharts } from './distribution-shares.js';
 import { failoverTimelineCharts } from './failover-timeline.js';
