@@ -1,6 +1,6 @@
 /**
  * `lbbench run <scenario...|all>`: validate, boot, run, judge, report.
- * The loop itself is harness/run/run.ts; this verb parses flags and sets the
+ * The loop itself is harness/run/run-loop.ts; this verb parses flags and sets the
  * exit status.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -111,17 +111,18 @@ export function runCommand(deps: LongRunningDeps): Command {
     .action(async (names: string[], flags: RunFlags) => {
       const stdout = deps.stdout ?? process.stdout;
       const stderr = deps.stderr ?? process.stderr;
-      const [{ resolveConfigFile, describeConfigChoice }, { loadConfig }, { runBenchmark, planRun, selectScenarios }, { listScenarios }] = await Promise.all([
+      const [{ resolveConfigFile, describeConfigChoice }, { loadConfig }, { runBenchmark }, { planScenarios, selectScenarios }, { listScenarios }] = await Promise.all([
         import('./config-path.js'),
         import('../../common/config.js'),
-        import('../run/run.js'),
+        import('../run/run-loop.js'),
+        import('../plan/plan.js'),
         import('../plan/scenario-file.js'),
       ]);
       // Everything that can be wrong with the input is found before a
       // process starts: config, scenario files, thresholds, engine.
       const choice = resolveConfigFile(flags.config);
       const config = loadConfig(choice.file);
-      const scenarios = await selectScenarios(names, flags.scenariosDir);
+      const scenarios = selectScenarios(names, flags.scenariosDir);
       const repeat = parseRepeat(flags.repeat);
       const runOpts = {
         config,
@@ -133,7 +134,7 @@ export function runCommand(deps: LongRunningDeps): Command {
         ...(flags.profile !== undefined ? { thresholdProfile: flags.profile } : {}),
         ...(flags.engine !== undefined ? { engine: flags.engine } : {}),
       };
-      await planRun(runOpts);
+      await planScenarios(runOpts);
       const { resolveTargets } = await import('../services/targets/index.js');
       const explicitTargets = flags.targets !== undefined && flags.targets !== 'lbbench';
       if (flags.attach && explicitTargets) throw new UsageError('--attach and --targets exclude each other: --attach runs against what is already running at the configured addresses');

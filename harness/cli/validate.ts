@@ -42,12 +42,12 @@ export function validateCommand(io: ValidateIo = { stdout: process.stdout }): Co
     .option('-c, --config <file>', CONFIG_OPTION_HELP)
     .addHelpText('after', HELP_AFTER)
     .action(async (files: string[], opts: { config?: string }) => {
-      const [{ resolveConfigFile }, { loadConfig }, { readYamlFile }, { loadScenarioFile }, { planRun }, { configThresholdIssues }] = await Promise.all([
+      const [{ resolveConfigFile }, { loadConfig }, { readYamlFile }, { loadScenarioFile }, { planScenarios }, { configThresholdIssues }] = await Promise.all([
         import('./config-path.js'),
         import('../../common/config.js'),
         import('../../common/yaml-source.js'),
         import('../plan/scenario-file.js'),
-        import('../run/run.js'),
+        import('../plan/plan.js'),
         import('../plan/threshold-check.js'),
       ]);
       const issues: InputIssue[] = [];
@@ -123,7 +123,7 @@ export function validateCommand(io: ValidateIo = { stdout: process.stdout }): Co
           if (config) {
             const profiles = [undefined, ...Object.keys(config.profiles)];
             for (const thresholdProfile of profiles) {
-              await planRun({ config, scenarios: [scenario], knownScenarios: known, ...(thresholdProfile !== undefined ? { thresholdProfile } : {}) });
+              await planScenarios({ config, scenarios: [scenario], knownScenarios: known, ...(thresholdProfile !== undefined ? { thresholdProfile } : {}) });
             }
           }
           io.stdout.write(`ok  ${scenario.file} (${scenario.name})\n`);
@@ -131,7 +131,7 @@ export function validateCommand(io: ValidateIo = { stdout: process.stdout }): Co
           collect(scenario.file, err);
         }
       }
-      // planRun reports the config's threshold problems again for each scenario.
+      // planScenarios reports the config's threshold problems again for each scenario.
       const seen = new Set<string>();
       const unique = issues.filter((i) => {
         const key = `${i.file}|${i.line ?? ''}|${i.path}|${i.message}`;

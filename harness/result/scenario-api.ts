@@ -1,5 +1,5 @@
 /**
- * The contract between the run loop (harness/run/run.ts, which boots services,
+ * The contract between the run loop (harness/run/, which boots services,
  * samples and reports) and scenario implementations (harness/scenarios/).
  * A scenario receives a ScenarioContext, drives load, and returns a
  * ScenarioOutcome of plain data. Thresholds and rendering happen after it,
@@ -90,8 +90,6 @@ export interface SamplingData {
 /** What the run loop hands each scenario. */
 export interface ScenarioContext {
   config: LbbenchConfig;
-  /** The scenario's resolved settings (profile applied). */
-  settings: Record<string, unknown>;
   quick: boolean;
   services: Services;
   /** Returns an engine by name; throws UsageError if unknown or unavailable. */
@@ -131,9 +129,6 @@ export interface ScenarioOutcome {
    * 1000 ms"). A FAIL verdict on that metric carries it as its reason. */
   findings?: Record<string, string>;
 }
-
-/** A scenario implementation. One file per kind in harness/scenarios/. */
-export type ScenarioRunner = (ctx: ScenarioContext) => Promise<ScenarioOutcome>;
 
 /**
  * - EXCELLENT, PASS, FAIL: the (median) value against the target.

@@ -48,6 +48,9 @@ export const connRateSettings = z.strictObject({
   path: pathSetting.default('/echo'),
 });
 
+/** The parsed settings (defaults filled). */
+export type ConnRateSettings = z.output<typeof connRateSettings>;
+
 /** The backend's count of accepted connections (its /stats), or undefined. */
 async function backendConnectionsTotal(url: string): Promise<number | undefined> {
   try {
@@ -60,8 +63,7 @@ async function backendConnectionsTotal(url: string): Promise<number | undefined>
   }
 }
 
-async function runConnRate(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = connRateSettings.parse(ctx.settings);
+async function runConnRate(ctx: ScenarioContext, s: ConnRateSettings): Promise<ScenarioOutcome> {
   const engine = await wrkOrClosedLoop(ctx, s.engine);
   const invalidReasons: string[] = [];
   const spec = { connections: s.connections, durationMs: s.durationMs, warmupMs: s.warmupMs, headers: { connection: 'close' } };
@@ -120,7 +122,7 @@ function line(label: string, r: LoadResult): string {
   return `${label}: ${formatRate(r.achievedRate)} new connections/s, p99 ${formatMs(r.latency.p99Us)} ms, ${errorCount(r)} errors`;
 }
 
-export const connRateKind: ScenarioKind = {
+export const connRateKind: ScenarioKind<ConnRateSettings> = {
   settingsSchema: connRateSettings,
   run: runConnRate,
   metrics: ['conn_rate_cps', 'p99_ms', 'errors_total', 'error_rate', 'direct_conn_rate_cps', 'conn_rate_ratio'],

@@ -36,7 +36,7 @@ export const connStormSettings = z.strictObject({
   /** Request path. Default `/echo`. */
   path: pathSetting.default('/echo'),
 });
-type ConnStormSettings = z.output<typeof connStormSettings>;
+export type ConnStormSettings = z.output<typeof connStormSettings>;
 
 /** One storm with its steady load. */
 interface StormRun {
@@ -75,8 +75,7 @@ async function stormUnderLoad(ctx: ScenarioContext, s: ConnStormSettings, label:
   return { label, storm, p99Us: summary.p99Us, p50Us: summary.p50Us, background: await background };
 }
 
-async function runConnStorm(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = connStormSettings.parse(ctx.settings);
+async function runConnStorm(ctx: ScenarioContext, s: ConnStormSettings): Promise<ScenarioOutcome> {
   ctx.log(`Steady load ${s.backgroundRate} req/s over ${s.backgroundConnections} connections; after ${s.settleMs / 1000}s, ${s.stormConnections} fresh connections at once, one request each (timeout ${s.timeoutMs / 1000}s)`);
   const runs = [await stormUnderLoad(ctx, s, 'lb', lbUrl(ctx, s.path))];
   if (s.direct) runs.push(await stormUnderLoad(ctx, s, 'direct', directUrl(ctx, s.path)));
@@ -130,7 +129,7 @@ function stormLine(r: StormRun, timeoutMs: number): string {
   return `${r.label}: ${r.storm.served}/${r.storm.connections} served, ${all}; p99 ${formatMs(r.p99Us)} ms; ${r.storm.timeouts} timeouts; errors ${JSON.stringify(r.storm.errors)}; steady-load p99 ${formatMs(r.background.latency.p99Us)} ms`;
 }
 
-export const connStormKind: ScenarioKind = {
+export const connStormKind: ScenarioKind<ConnStormSettings> = {
   settingsSchema: connStormSettings,
   run: runConnStorm,
   metrics: [

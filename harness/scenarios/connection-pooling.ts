@@ -30,6 +30,9 @@ export const connectionPoolingSettings = z.strictObject({
   maxErrorRate: fractionSetting.default(0.001),
 });
 
+/** The parsed settings (defaults filled). */
+export type ConnectionPoolingSettings = z.output<typeof connectionPoolingSettings>;
+
 /** The pool's figures in one mode. */
 export interface PoolingMeasurement {
   keepAlive: boolean;
@@ -69,8 +72,7 @@ async function measure(ctx: ScenarioContext, s: z.output<typeof connectionPoolin
   return { keepAlive, requests, connects, ...reuseFigures(requests, connects), p50Us: result.latency.p50Us, p99Us: result.latency.p99Us };
 }
 
-async function runConnectionPooling(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = connectionPoolingSettings.parse(ctx.settings);
+async function runConnectionPooling(ctx: ScenarioContext, s: ConnectionPoolingSettings): Promise<ScenarioOutcome> {
   const invalidReasons: string[] = [];
   const modes: PoolingMeasurement[] = [];
   let restarted = false;
@@ -122,7 +124,7 @@ async function runConnectionPooling(ctx: ScenarioContext): Promise<ScenarioOutco
   };
 }
 
-export const connectionPoolingKind: ScenarioKind = {
+export const connectionPoolingKind: ScenarioKind<ConnectionPoolingSettings> = {
   settingsSchema: connectionPoolingSettings,
   run: runConnectionPooling,
   metrics: [

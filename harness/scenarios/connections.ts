@@ -69,6 +69,9 @@ export const connectionsSettings = z.strictObject({
   sampleIntervalMs: z.number().int().min(50).default(500),
 });
 
+/** The parsed settings (defaults filled). */
+export type ConnectionsSettings = z.output<typeof connectionsSettings>;
+
 /** One held level: its load, the balancer's gauge and the served verdict. */
 interface HeldLevel extends ServedLevel {
   peak: number;
@@ -77,8 +80,7 @@ interface HeldLevel extends ServedLevel {
   heldRssBytes: number;
 }
 
-async function runConnections(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = connectionsSettings.parse(ctx.settings);
+async function runConnections(ctx: ScenarioContext, s: ConnectionsSettings): Promise<ScenarioOutcome> {
   const levels = [...new Set(s.levels ?? [s.connections])].sort((a, b) => a - b);
   const overrides: DeepPartial<LbConfig> = {
     ...(s.lbWorkers !== null ? { workers: s.lbWorkers } : {}),
@@ -211,7 +213,7 @@ function levelLine(h: HeldLevel): string {
   );
 }
 
-export const connectionsKind: ScenarioKind = {
+export const connectionsKind: ScenarioKind<ConnectionsSettings> = {
   settingsSchema: connectionsSettings,
   run: runConnections,
   metrics: [

@@ -36,6 +36,9 @@ export const distributionSettings = z.strictObject({
   maxErrorRate: z.number().min(0).max(1).default(0.001),
 });
 
+/** The parsed settings (defaults filled). */
+export type DistributionSettings = z.output<typeof distributionSettings>;
+
 /** One algorithm's counts and deviation. */
 export interface AlgorithmDistribution {
   algorithm: AlgorithmName;
@@ -92,8 +95,7 @@ async function fetchAllStats(ctx: ScenarioContext, names: readonly string[]): Pr
   );
 }
 
-async function runDistribution(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = distributionSettings.parse(ctx.settings);
+async function runDistribution(ctx: ScenarioContext, s: DistributionSettings): Promise<ScenarioOutcome> {
   const backends = ctx.config.lb.backends;
   const names = backends.map((b) => b.name);
   const weights = backends.map((b) => b.weight);
@@ -209,7 +211,7 @@ function summaryTable(results: readonly AlgorithmDistribution[], configured: Alg
   };
 }
 
-export const distributionKind: ScenarioKind = {
+export const distributionKind: ScenarioKind<DistributionSettings> = {
   settingsSchema: distributionSettings,
   run: runDistribution,
   metrics: ['deviation_pct', ...ALGORITHMS.map((a) => `deviation_pct_${a}`)],

@@ -47,7 +47,7 @@ export const failoverSettings = z.strictObject({
   /** Rows kept around each event and error in the terminal timeline. Default 3. */
   timelineContextRows: z.number().int().min(0).default(3),
 });
-type FailoverSettings = z.output<typeof failoverSettings>;
+export type FailoverSettings = z.output<typeof failoverSettings>;
 
 /** One poll of the victim's state. */
 interface HealthPoint {
@@ -95,8 +95,7 @@ function windowStarted(load: Promise<LoadResult>, firstBucket: Promise<void>): P
   return Promise.race([firstBucket, load.then(() => undefined, () => undefined)]);
 }
 
-async function runFailover(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = failoverSettings.parse(ctx.settings);
+async function runFailover(ctx: ScenarioContext, s: FailoverSettings): Promise<ScenarioOutcome> {
   const names = ctx.config.lb.backends.map((b) => b.name);
   const victim = s.victim ?? names[1] ?? names[0]!;
   if (names.length < 2) {
@@ -234,7 +233,7 @@ function timelineTable(rows: readonly TimelineRow[], s: FailoverSettings, victim
   };
 }
 
-export const failoverKind: ScenarioKind = {
+export const failoverKind: ScenarioKind<FailoverSettings> = {
   settingsSchema: failoverSettings,
   run: runFailover,
   metrics: ['detection_ms', 'recovery_ms', 'restart_boot_ms', 'client_errors', 'outage_client_errors', 'requests_total'],

@@ -90,8 +90,7 @@ interface LevelResult {
   capacityMaxConnections?: number;
 }
 
-async function runLatConn(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = latConnSettings.parse(ctx.settings);
+async function runLatConn(ctx: ScenarioContext, s: LatConnSettings): Promise<ScenarioOutcome> {
   const metrics: Record<string, number> = {};
   const invalidReasons: string[] = [];
   const levels: LevelResult[] = [];
@@ -245,7 +244,7 @@ function runTable(levels: readonly LevelResult[]): ReportTable {
   };
 }
 
-export const latConnKind: ScenarioKind = {
+export const latConnKind: ScenarioKind<LatConnSettings> = {
   settingsSchema: latConnSettings,
   run: runLatConn,
   metrics: [

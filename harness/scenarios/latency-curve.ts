@@ -71,7 +71,7 @@ export const latencyCurveSettings = z.strictObject({
   /** Request path. Default `/echo`. */
   path: pathSetting.default('/echo'),
 });
-type LatencyCurveSettings = z.output<typeof latencyCurveSettings>;
+export type LatencyCurveSettings = z.output<typeof latencyCurveSettings>;
 
 /** What one sweep found besides its curve. */
 interface Sweep {
@@ -83,8 +83,7 @@ interface Sweep {
   stoppedAfter?: { fraction: number; reason: string };
 }
 
-async function runLatencyCurve(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = latencyCurveSettings.parse(ctx.settings);
+async function runLatencyCurve(ctx: ScenarioContext, s: LatencyCurveSettings): Promise<ScenarioOutcome> {
   const fractions = [...s.fractions].sort((a, b) => a - b);
   const stopP99Ms = s.stopP99Ms ?? 10 * s.kneeP99TargetMs;
   const invalidReasons: string[] = [];
@@ -207,7 +206,7 @@ function curveTable(x: Sweep, kneeP99TargetMs: number): ReportTable {
   };
 }
 
-export const latencyCurveKind: ScenarioKind = {
+export const latencyCurveKind: ScenarioKind<LatencyCurveSettings> = {
   settingsSchema: latencyCurveSettings,
   run: runLatencyCurve,
   metrics: [

@@ -28,6 +28,9 @@ export const latencyPercentilesSettings = z.strictObject({
   maxErrorRate: fractionSetting.default(0.001),
 });
 
+/** The parsed settings (defaults filled). */
+export type LatencyPercentilesSettings = z.output<typeof latencyPercentilesSettings>;
+
 /** Reported percentiles: label, metric stem, summary field. */
 const PERCENTILES: readonly [string, string, keyof LatencySummary][] = [
   ['p50', 'p50', 'p50Us'],
@@ -42,8 +45,7 @@ function spectrumOf(r: LoadResult): { percentile: number; valueUs: number }[] {
   return r.histogram ? percentileSpectrum(decodeHistogram(r.histogram)) : [];
 }
 
-async function runLatencyPercentiles(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = latencyPercentilesSettings.parse(ctx.settings);
+async function runLatencyPercentiles(ctx: ScenarioContext, s: LatencyPercentilesSettings): Promise<ScenarioOutcome> {
   const spec = { connections: s.connections, rate: s.rate, durationMs: s.durationMs, warmupMs: s.warmupMs };
   const check = { maxErrorRate: s.maxErrorRate, connections: s.connections };
   const lb = await ctx.load('lb', 'open-loop', { ...spec, url: lbUrl(ctx, s.path) });
@@ -81,7 +83,7 @@ async function runLatencyPercentiles(ctx: ScenarioContext): Promise<ScenarioOutc
   };
 }
 
-export const latencyPercentilesKind: ScenarioKind = {
+export const latencyPercentilesKind: ScenarioKind<LatencyPercentilesSettings> = {
   settingsSchema: latencyPercentilesSettings,
   run: runLatencyPercentiles,
   metrics: [...PERCENTILES.flatMap(([, stem]) => [`${stem}_ms`, `direct_${stem}_ms`]), 'p99_ratio'],

@@ -53,6 +53,9 @@ export const memoryProfileSettings = z.strictObject({
   maxErrorRate: fractionSetting.default(0.001),
 });
 
+/** The parsed settings (defaults filled). */
+export type MemoryProfileSettings = z.output<typeof memoryProfileSettings>;
+
 /** One row of the memory table. */
 interface PhaseRow {
   phase: string;
@@ -60,8 +63,7 @@ interface PhaseRow {
   rssBytes: number;
 }
 
-async function runMemoryProfile(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = memoryProfileSettings.parse(ctx.settings);
+async function runMemoryProfile(ctx: ScenarioContext, s: MemoryProfileSettings): Promise<ScenarioOutcome> {
   const url = lbUrl(ctx, s.path);
   const metrics: Record<string, number> = {};
   const invalidReasons: string[] = [];
@@ -187,7 +189,7 @@ function mb(bytes: number): number {
   return round(bytes / BYTES_PER_MB, 1);
 }
 
-export const memoryProfileKind: ScenarioKind = {
+export const memoryProfileKind: ScenarioKind<MemoryProfileSettings> = {
   settingsSchema: memoryProfileSettings,
   run: runMemoryProfile,
   metrics: ['rss_idle_mb', 'rss_mb_c{n}', 'rss_per_connection_kb_c{n}', 'rss_per_connection_kb', 'rss_peak_mb', 'rss_after_mb', 'rss_slope_mb_per_min', 'rss_slope_short_mb_per_min'],

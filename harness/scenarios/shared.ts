@@ -10,15 +10,22 @@ import { InvalidRunError } from '../../common/errors.js';
 import { MetricName } from '../../common/metric-names.js';
 import { readProcStat } from '../sampling/proc-stats.js';
 import type { EngineName, LoadResult } from '../engines/engine.js';
-import type { SamplingData, ScenarioContext, ScenarioRunner } from '../result/scenario-api.js';
+import type { SamplingData, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { errorCount, errorRate, peakGauge, type RssSample } from './analysis.js';
 
-/** One kind of scenario: how its settings are validated and how it runs. */
-export interface ScenarioKind {
+/**
+ * One kind of scenario: how its settings are validated, how it runs and
+ * what it measures. `S` is its parsed settings; the registry
+ * (scenarios/index.ts) holds kinds as `ScenarioKind` (settings unknown),
+ * and the plan hands each runner what its own schema parsed.
+ */
+export interface ScenarioKind<S = unknown> {
   /** Validates a file's `settings` (and `settings` + `quick`); every field
    * has a default, and unknown keys are errors. */
-  settingsSchema: z.ZodType;
-  run: ScenarioRunner;
+  settingsSchema: z.ZodType<S>;
+  /** Runs one attempt. `settings` were parsed by `settingsSchema` when the
+   * run was planned (profile applied, defaults filled). */
+  run(ctx: ScenarioContext, settings: S): Promise<ScenarioOutcome>;
   /** Metric names the runner can produce; thresholds may name only these.
    * `{n}` stands for a number, e.g. `p99_ms_c{n}` for `p99_ms_c1000`. */
   metrics: readonly string[];

@@ -53,8 +53,10 @@ export const stabilitySettings = z.strictObject({
   path: pathSetting.default('/echo'),
 });
 
-async function runStability(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = stabilitySettings.parse(ctx.settings);
+/** The parsed settings (defaults filled). */
+export type StabilitySettings = z.output<typeof stabilitySettings>;
+
+async function runStability(ctx: ScenarioContext, s: StabilitySettings): Promise<ScenarioOutcome> {
   const rec = new RssRecorder(ctx, s.rssSampleIntervalMs);
   let samples: PhasedRssSample[];
   const before = await ctx.scrape();
@@ -125,7 +127,7 @@ async function runStability(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   };
 }
 
-export const stabilityKind: ScenarioKind = {
+export const stabilityKind: ScenarioKind<StabilitySettings> = {
   settingsSchema: stabilitySettings,
   run: runStability,
   metrics: ['error_rate', 'errors_total', 'requests_total', 'p99_ms', 'worker_restarts', 'active_connections_peak', 'rss_slope_mb_per_min', 'p99_drift_ratio', 'requests_per_second'],

@@ -53,8 +53,10 @@ export const throughputSettings = z.strictObject({
   maxErrorRate: fractionSetting.default(0.001),
 });
 
-async function runThroughput(ctx: ScenarioContext): Promise<ScenarioOutcome> {
-  const s = throughputSettings.parse(ctx.settings);
+/** The parsed settings (defaults filled). */
+export type ThroughputSettings = z.output<typeof throughputSettings>;
+
+async function runThroughput(ctx: ScenarioContext, s: ThroughputSettings): Promise<ScenarioOutcome> {
   const path = `/bytes/${s.responseBytes}`;
   const invalidReasons: string[] = [];
   // Every generator process needs at least one connection of its own.
@@ -216,7 +218,7 @@ export function generatorBoundReason(lb: LoadResult, direct: LoadResult | undefi
   return `the load generator was saturated (${Math.round(lb.generator.maxProcessCpuPercent)}% of a core) and did not go faster direct: the throughput measured is the generator's`;
 }
 
-export const throughputKind: ScenarioKind = {
+export const throughputKind: ScenarioKind<ThroughputSettings> = {
   settingsSchema: throughputSettings,
   run: runThroughput,
   metrics: [

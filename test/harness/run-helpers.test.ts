@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeRunId, runExitCode } from '../../harness/run/run.js';
+import { makeRunId, runExitCode } from '../../harness/run/run-loop.js';
 import type { Verdict } from '../../harness/result/scenario-api.js';
 
 test('run ids are the UTC start second with the profile', () => {

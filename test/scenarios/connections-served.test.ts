@@ -19,8 +19,8 @@ describe('connections: held means served (real balancer and backends)', () => {
   });
 
   test('a level held and answered fast is served and PASSes', async () => {
-    const ctx = sys.context({ ...SMALL, path: '/echo' });
-    const out = await connectionsKind.run(ctx);
+    const ctx = sys.context();
+    const out = await connectionsKind.run(ctx, connectionsKind.settingsSchema.parse({ ...SMALL, path: '/echo' }));
     assert.deepEqual(out.invalidReasons, []);
     assert.equal(out.metrics['connections_served'], 40);
     assert.equal(out.metrics['highest_level_served'], 40);
@@ -30,8 +30,8 @@ describe('connections: held means served (real balancer and backends)', () => {
   });
 
   test('a level held by a backend that stalls (every answer 1.5 s late) is not served: FAIL, with the reason', async () => {
-    const ctx = sys.context({ ...SMALL, path: '/delay/1500' });
-    const out = await connectionsKind.run(ctx);
+    const ctx = sys.context();
+    const out = await connectionsKind.run(ctx, connectionsKind.settingsSchema.parse({ ...SMALL, path: '/delay/1500' }));
     assert.deepEqual(out.invalidReasons, []);
     // The connections were reached: the balancer held them all...
     assert.equal(out.metrics['connections_established'], 40);

@@ -58,7 +58,8 @@ describe('latency_curve against backends of known capacity (real balancer, real 
   });
 
   test('the knee lies within 20% of the known capacity, for direct (1 backend) and the balancer (3 backends)', async () => {
-    const ctx = sys.context({
+    const ctx = sys.context();
+    const settings = latencyCurveKind.settingsSchema.parse({
       connections: 80,
       fractions: [0.5, 0.8, 1.0, 1.1],
       maxExtraPoints: 3,
@@ -69,7 +70,7 @@ describe('latency_curve against backends of known capacity (real balancer, real 
       warmupMs: 200,
       timeoutMs: 2000,
     });
-    const out = await latencyCurveKind.run(ctx);
+    const out = await latencyCurveKind.run(ctx, settings);
     assert.deepEqual(out.invalidReasons, []);
     const curves = out.details['curves'] as Curve[];
     assert.deepEqual(curves.map((c) => c.label), ['lbbench', 'direct']);

@@ -18,8 +18,8 @@ export const FIXTURE_CONFIG = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'confi
 export interface LiveSystem {
   config: LbbenchConfig;
   services: ManagedServices;
-  /** Builds a context for one runner call with `settings`; `lines` and `loads` collect what it logs and runs. */
-  context(settings: Record<string, unknown>): ScenarioContext & { lines: string[]; loads: { label: string; result: LoadResult }[] };
+  /** Builds a context for one runner call; `lines` and `loads` collect what it logs and runs. */
+  context(): ScenarioContext & { lines: string[]; loads: { label: string; result: LoadResult }[] };
   /** POSTs `faults` to every backend's /control. */
   setBackendFaults(faults: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
@@ -32,12 +32,11 @@ export async function startLiveSystem(): Promise<LiveSystem> {
   return {
     config,
     services,
-    context(settings) {
+    context() {
       const lines: string[] = [];
       const loads: { label: string; result: LoadResult }[] = [];
       return {
         config,
-        settings,
         quick: true,
         services,
         signal,
