@@ -4,13 +4,11 @@
  * endpoint, so a value is judged the same way wherever it comes from.
  */
 import { z } from 'zod';
+import { BACKEND_NAME_PATTERN, BACKEND_NAME_RULE } from '../common/backend-name.js';
 import { UsageError } from '../common/errors.js';
 
 /** Largest added latency and `/delay/:ms`, ms (one hour). */
 export const MAX_DELAY_MS = 3_600_000;
-
-/** Allowed characters of a backend name (same rule as `lb.backends[].name`). */
-export const BACKEND_NAME_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
 /**
  * Faults the backend injects. Read on every request, so a change takes effect
@@ -132,7 +130,7 @@ export function applyFaultPatch(faults: FaultSettings, patch: FaultPatch): void 
 /** Throws UsageError unless `name` is a valid backend name. */
 export function checkBackendName(name: string): void {
   if (!BACKEND_NAME_PATTERN.test(name)) {
-    throw new UsageError(`invalid backend name ${JSON.stringify(name)}: expected letters, digits, "_", ".", ":" or "-"`);
+    throw new UsageError(`invalid backend name ${JSON.stringify(name)}: ${BACKEND_NAME_RULE}`);
   }
 }
 

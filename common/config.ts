@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BACKEND_NAME_PATTERN, BACKEND_NAME_RULE } from './backend-name.js';
 import { parseThresholdExpr } from './threshold-expr.js';
 import { readYamlFile, parseYamlText, validateYaml, type YamlSource } from './yaml-source.js';
 
@@ -34,7 +35,7 @@ const ListenSchema = (defaultPort: number) =>
 
 const BackendSchema = z.strictObject({
   /** Label used in metrics and logs, e.g. `backend-8001`. */
-  name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits, "_", ".", ":" or "-"'),
+  name: z.string().regex(BACKEND_NAME_PATTERN, BACKEND_NAME_RULE),
   /** `http://host:port`, no path. */
   url: z.string().refine(isHttpOrigin, { message: 'expected an http:// URL with host and port, e.g. http://127.0.0.1:8001' }),
   /** Relative share of traffic; integer 1..1000. Default 1. */
@@ -197,6 +198,11 @@ export type ThresholdConfig = z.output<typeof ThresholdSchema>;
 /** Thresholds by scenario name. */
 export const ThresholdSetSchema = z.record(z.string(), z.array(ThresholdSchema));
 
+/** Generator CPU, % of one core, above which a load run counts as
+ * generator-bound (its figures measure the generator, not the target):
+ * the default of `harness.generatorCpuLimitPercent` and of every engine. */
+export const DEFAULT_GENERATOR_CPU_LIMIT_PERCENT = 80;
+
 export const HarnessConfigSchema = z
   .strictObject({
     /** Where reports are written. Default `reports`. */
@@ -205,8 +211,8 @@ export const HarnessConfigSchema = z
     startTimeoutMs: positiveMs.default(15_000),
     /** Gauge and /proc sampling period, ms. Default 1000. */
     sampleIntervalMs: z.number().int().min(50).default(1000),
-    /** Generator CPU (% of one core) above which a run is generator-bound. Default 80. */
-    generatorCpuLimitPercent: z.number().min(1).max(100).default(80),
+    /** Generator CPU (% of one core) above which a run is generator-bound. Default 80 (DEFAULT_GENERATOR_CPU_LIMIT_PERCENT). */
+    generatorCpuLimitPercent: z.number().min(1).max(100).default(DEFAULT_GENERATOR_CPU_LIMIT_PERCENT),
     /** Latency fault every backend the harness starts adds before each
      * answer, ms (the backend's `--latency-ms`): what-if runs with slower
      * backends, and a known slowdown to check a comparison gate with. Default 0. */

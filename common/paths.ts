@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -10,6 +11,19 @@ export const BIN_PATH = path.join(PACKAGE_ROOT, 'bin', 'lbbench.js');
 /** Compiled JS of a source module, e.g. `distPath('lb/worker.js')`. */
 export function distPath(relative: string): string {
   return path.join(PACKAGE_ROOT, 'dist', relative);
+}
+
+/** lbbench's own version (`version` of its package.json, read once at
+ * load), e.g. `0.1.0`; `unknown` when package.json cannot be read. */
+export const PACKAGE_VERSION: string = readPackageVersion();
+
+function readPackageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Directory of the bundled scenario files. */

@@ -13,12 +13,10 @@
  * Only the verb being run is imported, so `lbbench backend` and `lbbench lb`
  * (spawned by the harness) start fast; `lbbench --help` loads them all.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { LbbenchError } from '../../common/errors.js';
 import { ExitCode, type ExitCodeValue } from '../../common/exit-codes.js';
-import { PACKAGE_ROOT } from '../../common/paths.js';
+import { PACKAGE_VERSION } from '../../common/paths.js';
 import { requestedExitCode } from './exit-status.js';
 import type { LongRunningDeps } from './serve.js';
 
@@ -61,14 +59,6 @@ Examples:
 Run \`lbbench <verb> --help\` for the options and examples of each verb.
 `;
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /**
  * Installs the handlers of the long-running verbs (serve, run): the first
  * SIGINT/SIGTERM aborts the returned signal, so the verb stops its children
@@ -108,7 +98,7 @@ function overrideExits(cmd: Command): void {
 async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('lbbench')
     .description('benchmark harness, HTTP/1.1 load balancer and test backends')
-    .version(packageVersion(), '-V, --version')
+    .version(PACKAGE_VERSION, '-V, --version')
     .showSuggestionAfterError()
     .addHelpText('after', HELP_AFTER);
   let installed: AbortSignal | undefined;

@@ -21,9 +21,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { LbConfigSchema, ThresholdSchema, type LbConfig, type ThresholdConfig } from '../../common/config.js';
 import { InputError, UsageError, type InputIssue } from '../../common/errors.js';
+import { deepMerge, type DeepPartial } from '../../common/objects.js';
 import { SCENARIOS_DIR } from '../../common/paths.js';
 import { formatPath, readYamlFile, validateYaml, zodIssuesToInputIssues, type YamlSource } from '../../common/yaml-source.js';
-import type { DeepPartial } from '../result/scenario-api.js';
 import { SCENARIO_KINDS } from '../scenarios/index.js';
 import { thresholdMetricIssues } from './threshold-check.js';
 
@@ -68,20 +68,6 @@ const ScenarioFileSchema = z.strictObject({
   thresholds: z.array(ThresholdSchema).default([]),
   lb: plainObject.default({}),
 });
-
-/** Plain objects merge key by key; anything else (arrays too) is replaced. */
-export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
-  }
-  return out;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function hasPath(data: unknown, p: readonly PropertyKey[]): boolean {
   let cur: unknown = data;

@@ -3,6 +3,7 @@
  */
 import { readInputFile } from '../../common/yaml-source.js';
 import { InputError } from '../../common/errors.js';
+import { isPlainObject } from '../../common/objects.js';
 import type { RunResult } from '../result/scenario-api.js';
 
 /** The result schema version this lbbench writes. */
@@ -42,13 +43,9 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Checks only what rendering depends on; extra fields are kept as they are. */
 function shapeProblems(data: unknown): Problem[] {
-  if (!isObject(data)) return [['', `expected a lbbench result object, got ${describe(data)}`]];
+  if (!isPlainObject(data)) return [['', `expected a lbbench result object, got ${describe(data)}`]];
   if (!READABLE_SCHEMA_VERSIONS.includes(data['schemaVersion'] as number)) {
     return [['schemaVersion', `expected ${READABLE_SCHEMA_VERSIONS.join(' or ')}, got ${describe(data['schemaVersion'])}`]];
   }
@@ -59,9 +56,9 @@ function shapeProblems(data: unknown): Problem[] {
   for (const k of ['runId', 'startedAt', 'finishedAt', 'command'] as const) expect(typeof data[k] === 'string', k, 'a string', data[k]);
   expect(typeof data['exitCode'] === 'number', 'exitCode', 'a number', data['exitCode']);
   expect(typeof data['interrupted'] === 'boolean', 'interrupted', 'true or false', data['interrupted']);
-  expect(isObject(data['environment']), 'environment', 'an object', data['environment']);
-  if (isObject(data['environment'])) {
-    expect(isObject(data['environment']['engines']), 'environment.engines', 'an object', data['environment']['engines']);
+  expect(isPlainObject(data['environment']), 'environment', 'an object', data['environment']);
+  if (isPlainObject(data['environment'])) {
+    expect(isPlainObject(data['environment']['engines']), 'environment.engines', 'an object', data['environment']['engines']);
   }
   expect(Array.isArray(data['summary']), 'summary', 'an array', data['summary']);
   const scenarios = data['scenarios'];
@@ -69,13 +66,13 @@ function shapeProblems(data: unknown): Problem[] {
   if (Array.isArray(scenarios)) {
     scenarios.forEach((s: unknown, i) => {
       const p = `scenarios[${i}]`;
-      if (!isObject(s)) return expect(false, p, 'an object', s);
+      if (!isPlainObject(s)) return expect(false, p, 'an object', s);
       expect(typeof s['name'] === 'string', `${p}.name`, 'a string', s['name']);
       for (const k of ['verdicts', 'tables', 'loads', 'lines', 'invalidReasons'] as const) {
         expect(Array.isArray(s[k]), `${p}.${k}`, 'an array', s[k]);
       }
-      expect(isObject(s['settings']), `${p}.settings`, 'an object', s['settings']);
-      expect(isObject(s['metrics']), `${p}.metrics`, 'an object', s['metrics']);
+      expect(isPlainObject(s['settings']), `${p}.settings`, 'an object', s['settings']);
+      expect(isPlainObject(s['metrics']), `${p}.metrics`, 'an object', s['metrics']);
     });
   }
   return problems;

@@ -6,6 +6,7 @@
  * as pure functions of that data.
  */
 import type { LbbenchConfig, LbConfig, ThresholdConfig } from '../../common/config.js';
+import type { DeepPartial } from '../../common/objects.js';
 import type { EngineName, LoadEngine, LoadResult, LoadSpec } from '../engines/engine.js';
 import type { TargetSummary } from '../services/targets/target.js';
 
@@ -68,12 +69,6 @@ export interface Services {
    * resolves once it answers. Pass `{}` to restore the configured balancer. */
   restartBalancer(overrides: DeepPartial<LbConfig>): Promise<void>;
 }
-
-export type DeepPartial<T> = T extends readonly (infer U)[]
-  ? readonly DeepPartial<U>[]
-  : T extends object
-    ? { [K in keyof T]?: DeepPartial<T[K]> }
-    : T;
 
 /** Background sampling of /metrics gauges and /proc CPU and RSS. */
 export interface SamplingSession {

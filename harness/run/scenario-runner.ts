@@ -7,11 +7,12 @@
 import type { LbbenchConfig, LbConfig, ThresholdConfig } from '../../common/config.js';
 import { InvalidRunError, UsageError } from '../../common/errors.js';
 import { MetricName } from '../../common/metric-names.js';
+import type { DeepPartial } from '../../common/objects.js';
 import { parseThresholdExpr } from '../../common/threshold-expr.js';
 import type { EngineName, LoadEngine, LoadResult, LoadSpec } from '../engines/engine.js';
 import { foldAttempts, type ScenarioAttempt } from '../judge/repeats.js';
 import { requireEngine, type PlannedScenario } from '../plan/plan.js';
-import type { DeepPartial, SamplingData, SamplingSession, ScenarioContext, ScenarioOutcome, ScenarioResult } from '../result/scenario-api.js';
+import type { SamplingData, SamplingSession, ScenarioContext, ScenarioOutcome, ScenarioResult } from '../result/scenario-api.js';
 import { childPids } from '../sampling/proc-stats.js';
 import { scrapeMetrics, startSampling } from '../sampling/sampler.js';
 import { SCENARIO_KINDS } from '../scenarios/index.js';

@@ -4,10 +4,9 @@
  */
 import { execFile } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../../common/paths.js';
+import { PACKAGE_ROOT, PACKAGE_VERSION } from '../../common/paths.js';
 import type { Environment } from '../result/scenario-api.js';
 
 /** `git rev-parse HEAD` gets this long before the commit is left out, ms. */
@@ -19,7 +18,7 @@ const GIT_TIMEOUT_MS = 2000;
  * when PACKAGE_ROOT is not a git checkout or git is not installed).
  */
 export async function collectEnvironment(): Promise<Environment> {
-  const [lbbench, engines, gitCommit] = await Promise.all([packageVersion(), loadEngineVersions(), gitHead()]);
+  const [engines, gitCommit] = await Promise.all([loadEngineVersions(), gitHead()]);
   const cpus = os.cpus();
   const env: Environment = {
     cpuModel: cpus[0]?.model.trim() || 'unknown',
@@ -28,22 +27,12 @@ export async function collectEnvironment(): Promise<Environment> {
     kernel: os.release(),
     platform: `${os.platform()}-${os.arch()}`,
     node: process.version,
-    lbbench,
+    lbbench: PACKAGE_VERSION,
     engines,
     hostname: os.hostname(),
   };
   if (gitCommit) env.gitCommit = gitCommit;
   return env;
-}
-
-/** lbbench's own version (package.json), or `unknown`. */
-export async function packageVersion(): Promise<string> {
-  try {
-    const pkg = JSON.parse(await readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** `engineVersions()` of harness/engines/index.ts, loaded lazily so that this

@@ -23,10 +23,11 @@ import {
   directUrl,
   durationSetting,
   formatRate,
-  fractionSetting,
   lbUrl,
+  maxErrorRateSetting,
   pathSetting,
   type ScenarioKind,
+  warmupSetting,
   wrkOrClosedLoop,
   wrkOrClosedLoopSetting,
 } from './shared.js';
@@ -37,13 +38,13 @@ export const connRateSettings = z.strictObject({
   /** Measured window, ms. Default 10000. */
   durationMs: durationSetting.default(10_000),
   /** Unrecorded load before the window, ms. Default 1000. */
-  warmupMs: z.number().int().min(0).default(1000),
+  warmupMs: warmupSetting.default(1000),
   /** `auto`: wrk when installed, else `closed-loop`. Default `auto`. */
   engine: wrkOrClosedLoopSetting.default('auto'),
   /** Also measure straight at the first backend. Default true. */
   direct: z.boolean().default(true),
   /** Errors above this fraction of requests make the run INVALID. Default 0.01. */
-  maxErrorRate: fractionSetting.default(0.01),
+  maxErrorRate: maxErrorRateSetting.default(0.01),
   /** Request path. Default `/echo`. */
   path: pathSetting.default('/echo'),
 });

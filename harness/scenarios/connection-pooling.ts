@@ -11,7 +11,7 @@ import { MetricName } from '../../common/metric-names.js';
 import { counterDelta } from '../sampling/sampler.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { formatMs, round, usToMs } from './analysis.js';
-import { checkLoad, connectionsSetting, durationSetting, fractionSetting, lbUrl, pathSetting, rateSetting, type ScenarioKind } from './shared.js';
+import { checkLoad, connectionsSetting, durationSetting, lbUrl, maxErrorRateSetting, pathSetting, rateSetting, type ScenarioKind, warmupSetting } from './shared.js';
 
 export const connectionPoolingSettings = z.strictObject({
   /** Client connections. Default 100. */
@@ -21,13 +21,13 @@ export const connectionPoolingSettings = z.strictObject({
   /** Measured window of each mode, ms. Default 20000. */
   durationMs: durationSetting.default(20_000),
   /** Unrecorded load before each window, ms. Default 1000. */
-  warmupMs: z.number().int().min(0).default(1000),
+  warmupMs: warmupSetting.default(1000),
   /** Request path. Default `/echo`. */
   path: pathSetting.default('/echo'),
   /** Also measure with upstream keep-alive off. Default true. */
   compareNoKeepAlive: z.boolean().default(true),
   /** Errors above this fraction of requests make the run INVALID. Default 0.001. */
-  maxErrorRate: fractionSetting.default(0.001),
+  maxErrorRate: maxErrorRateSetting.default(0.001),
 });
 
 /** The parsed settings (defaults filled). */

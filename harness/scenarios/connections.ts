@@ -19,7 +19,8 @@
 import { z } from 'zod';
 import type { LbConfig } from '../../common/config.js';
 import type { LoadResult } from '../engines/engine.js';
-import type { DeepPartial, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
+import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
+import type { DeepPartial } from '../../common/objects.js';
 import { BYTES_PER_MB, formatMs, loopbackSourceAddresses, round, usToMs } from './analysis.js';
 import {
   balancerRssBytes,
@@ -29,6 +30,7 @@ import {
   fractionSetting,
   lbUrl,
   loadWithPeakConnections,
+  maxErrorRateSetting,
   pathSetting,
   rateSetting,
   RssRecorder,
@@ -44,7 +46,7 @@ export const connectionsSettings = z.strictObject({
   /** A held level counts as served only with p99 at most this, ms. Default 1000. */
   maxP99Ms: z.number().positive().default(1000),
   /** ... and failed / attempted requests at most this, 0..1. Default 0.001. */
-  maxErrorRate: fractionSetting.default(0.001),
+  maxErrorRate: maxErrorRateSetting.default(0.001),
   /** Established connections may fall short of a level by this fraction. Default 0. */
   connectionsTolerance: fractionSetting.default(0),
   /** Open-loop rate spread over all connections, requests/s. Default 1000. */

@@ -16,7 +16,7 @@ import type { BackendStatsSnapshot } from '../../backend/stats.js';
 import { counterDelta } from '../sampling/sampler.js';
 import type { ReportTable, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { distributionDeviation, errorCount, expectedShares, round } from './analysis.js';
-import { checkLoad, connectionsSetting, lbUrl, pathSetting, rateSetting, type ScenarioKind } from './shared.js';
+import { checkLoad, connectionsSetting, lbUrl, maxErrorRateSetting, pathSetting, rateSetting, type ScenarioKind } from './shared.js';
 
 export const distributionSettings = z.strictObject({
   /** Requests per algorithm (sent at `rate`, so the run lasts requests / rate s). Default 100000. */
@@ -33,7 +33,7 @@ export const distributionSettings = z.strictObject({
   /** The balancer's and the backends' counts may differ by this much per backend, % (min 2 requests). Default 0.5. */
   agreementTolerancePct: z.number().min(0).default(0.5),
   /** Errors above this fraction of requests make the run INVALID. Default 0.001. */
-  maxErrorRate: z.number().min(0).max(1).default(0.001),
+  maxErrorRate: maxErrorRateSetting.default(0.001),
 });
 
 /** The parsed settings (defaults filled). */

@@ -26,9 +26,11 @@ import {
   fractionSetting,
   lbUrl,
   loadWithPeakConnections,
+  maxErrorRateSetting,
   pathSetting,
   rateSetting,
   type ScenarioKind,
+  warmupSetting,
 } from './shared.js';
 
 export const latConnSettings = z.strictObject({
@@ -41,7 +43,7 @@ export const latConnSettings = z.strictObject({
   /** Measured window of each open-loop run, ms. Default 20000. */
   durationMs: durationSetting.default(20_000),
   /** Unrecorded load before each window, ms. Default 1000. */
-  warmupMs: z.number().int().min(0).default(1000),
+  warmupMs: warmupSetting.default(1000),
   /** Open-loop runs at these fractions of the level's closed-loop capacity. Default 0.5, 0.8. */
   capacityFractions: z.array(z.number().positive().max(1)).default([0.5, 0.8]),
   /** The run behind the headline `p99_ms_c<N>`: `fixed` (the fixed-rate run)
@@ -55,7 +57,7 @@ export const latConnSettings = z.strictObject({
   /** Also run the open-loop load straight at the first backend. Default true. */
   direct: z.boolean().default(true),
   /** Errors above this fraction of requests make the run INVALID. Default 0.001. */
-  maxErrorRate: fractionSetting.default(0.001),
+  maxErrorRate: maxErrorRateSetting.default(0.001),
   /** MAX_CONN may fall short of a level by this fraction before the run is INVALID. Default 0.02. */
   connectionsTolerance: fractionSetting.default(0.02),
   /** Sampling period of `lb_active_connections`, ms. Default 250. */

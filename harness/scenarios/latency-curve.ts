@@ -27,8 +27,10 @@ import {
   formatRate,
   fractionSetting,
   lbUrl,
+  maxErrorRateSetting,
   pathSetting,
   type ScenarioKind,
+  warmupSetting,
 } from './shared.js';
 
 export const latencyCurveSettings = z.strictObject({
@@ -43,7 +45,7 @@ export const latencyCurveSettings = z.strictObject({
    * as easily as the 10 ms knee. Default [100]. */
   extraKneeTargetsMs: z.array(z.number().int().positive()).default([100]),
   /** A point counts for the knee only with failed / attempted at most this. Default 0.001. */
-  maxErrorRate: fractionSetting.default(0.001),
+  maxErrorRate: maxErrorRateSetting.default(0.001),
   /** The sweep stops after a point with p99 above this, ms; null = 10 x kneeP99TargetMs. Default null. */
   stopP99Ms: z.number().positive().nullable().default(null),
   /** The sweep stops after a point with failed / attempted above this. Default 0.01. */
@@ -57,11 +59,11 @@ export const latencyCurveSettings = z.strictObject({
   /** Step of the extra points, as a fraction of capacity. Default 0.25. */
   extendStep: z.number().positive().max(10).default(0.25),
   /** Unrecorded closed-loop load before the capacity window, ms (warms the balancer's pools and JIT). Default 1000. */
-  capacityWarmupMs: z.number().int().min(0).default(1000),
+  capacityWarmupMs: warmupSetting.default(1000),
   /** Measured window of each point, ms. Default 5000. */
   pointDurationMs: durationSetting.default(5000),
   /** Unrecorded load before each window, ms. Default 1000. */
-  warmupMs: z.number().int().min(0).default(1000),
+  warmupMs: warmupSetting.default(1000),
   /** A request slower than this counts as a timeout, ms; also bounds each point's drain. Default 2000. */
   timeoutMs: z.number().int().min(100).default(2000),
   /** Open-loop generator processes. Default 1. */

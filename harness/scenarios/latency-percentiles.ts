@@ -9,7 +9,7 @@ import type { LatencySummary, LoadResult } from '../engines/engine.js';
 import { decodeHistogram, percentileSpectrum } from '../result/histogram.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { formatMs, round, usToMs } from './analysis.js';
-import { checkLoad, connectionsSetting, directUrl, durationSetting, fractionSetting, lbUrl, pathSetting, rateSetting, type ScenarioKind } from './shared.js';
+import { checkLoad, connectionsSetting, directUrl, durationSetting, lbUrl, maxErrorRateSetting, pathSetting, rateSetting, type ScenarioKind, warmupSetting } from './shared.js';
 
 export const latencyPercentilesSettings = z.strictObject({
   /** Open-loop rate, requests/s. Default 2000. */
@@ -19,13 +19,13 @@ export const latencyPercentilesSettings = z.strictObject({
   /** Measured window of each run, ms. Default 60000. */
   durationMs: durationSetting.default(60_000),
   /** Unrecorded load before each window, ms. Default 2000. */
-  warmupMs: z.number().int().min(0).default(2000),
+  warmupMs: warmupSetting.default(2000),
   /** Request path. Default `/echo`. */
   path: pathSetting.default('/echo'),
   /** Also run straight at the first backend. Default true. */
   direct: z.boolean().default(true),
   /** Errors above this fraction of requests make the run INVALID. Default 0.001. */
-  maxErrorRate: fractionSetting.default(0.001),
+  maxErrorRate: maxErrorRateSetting.default(0.001),
 });
 
 /** The parsed settings (defaults filled). */

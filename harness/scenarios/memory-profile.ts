@@ -13,14 +13,14 @@ import {
   checkPeakConnections,
   connectionsSetting,
   durationSetting,
-  fractionSetting,
   lbUrl,
+  maxErrorRateSetting,
   pathSetting,
+  type PhasedRssSample,
   rateSetting,
   RssRecorder,
-  sleep,
-  type PhasedRssSample,
   type ScenarioKind,
+  sleep,
 } from './shared.js';
 
 export const memoryProfileSettings = z.strictObject({
@@ -50,7 +50,7 @@ export const memoryProfileSettings = z.strictObject({
   /** Request path. Default `/echo`. */
   path: pathSetting.default('/echo'),
   /** Errors above this fraction of requests make the run INVALID. Default 0.001. */
-  maxErrorRate: fractionSetting.default(0.001),
+  maxErrorRate: maxErrorRateSetting.default(0.001),
 });
 
 /** The parsed settings (defaults filled). */

@@ -44,6 +44,12 @@ export const rateSetting = z.number().positive().max(1_000_000);
 export const fractionSetting = z.number().min(0).max(1);
 /** A closed-loop engine. */
 export const closedEngineSetting = z.enum(['closed-loop', 'autocannon', 'wrk']);
+/** Unrecorded load before a measured window, ms; 0 skips it (`warmupMs`). */
+export const warmupSetting = z.number().int().min(0);
+/** Failed / attempted requests above which a run (or a point, or a level)
+ * does not count, 0..1 (`maxErrorRate`); what "does not count" means is the
+ * kind's: INVALID, not served, no knee. */
+export const maxErrorRateSetting = fractionSetting;
 
 /** `path` on the balancer, e.g. `http://127.0.0.1:8080/echo`. */
 export function lbUrl(ctx: ScenarioContext, path: string): string {

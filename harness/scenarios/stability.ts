@@ -22,10 +22,11 @@ import {
   lbUrl,
   loadWithPeakConnections,
   pathSetting,
+  type PhasedRssSample,
   rateSetting,
   RssRecorder,
-  type PhasedRssSample,
   type ScenarioKind,
+  warmupSetting,
   wrkOrClosedLoop,
   wrkOrClosedLoopSetting,
 } from './shared.js';
@@ -42,7 +43,7 @@ export const stabilitySettings = z.strictObject({
   /** Measured window, ms. Default 300000 (5 min). */
   durationMs: durationSetting.default(300_000),
   /** Unrecorded load before the window, ms. Default 2000. */
-  warmupMs: z.number().int().min(0).default(2000),
+  warmupMs: warmupSetting.default(2000),
   /** Interval of the p99 drift table, ms. Default 10000. */
   intervalMs: z.number().int().min(100).default(10_000),
   /** Start of the window left out of the RSS slope, ms. Default 60000. */

@@ -23,9 +23,10 @@ import {
   directUrl,
   durationSetting,
   formatRate,
-  fractionSetting,
   lbUrl,
+  maxErrorRateSetting,
   type ScenarioKind,
+  warmupSetting,
 } from './shared.js';
 
 export const throughputSettings = z.strictObject({
@@ -42,7 +43,7 @@ export const throughputSettings = z.strictObject({
   /** A separate, unrecorded warm-up run before each measured one, ms; 0
    * skips it. Separate so that the Prometheus delta covers exactly the
    * measured run. Default 2000. */
-  warmupMs: z.number().int().min(0).default(2000),
+  warmupMs: warmupSetting.default(2000),
   /** Closed-loop engine. Default `closed-loop`. */
   engine: closedEngineSetting.default('closed-loop'),
   /** Also run straight at the first backend. Default true. */
@@ -50,7 +51,7 @@ export const throughputSettings = z.strictObject({
   /** Client bytes and the `lb_bytes_total` delta may differ by this much, %. Default 2. */
   maxDisagreementPct: z.number().min(0).default(2),
   /** Errors above this fraction of requests make the run INVALID. Default 0.001. */
-  maxErrorRate: fractionSetting.default(0.001),
+  maxErrorRate: maxErrorRateSetting.default(0.001),
 });
 
 /** The parsed settings (defaults filled). */

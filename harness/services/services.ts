@@ -18,12 +18,13 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfigText, type LbbenchConfig, type LbConfig } from '../../common/config.js';
 import { UsageError } from '../../common/errors.js';
+import { deepMerge, type DeepPartial } from '../../common/objects.js';
 import { prefixLine } from './log-prefix.js';
 import { ManagedChild, type ChildRole, type ManagedChildOptions } from './managed-child.js';
 import { assertPortsFree, connectHost, findFreePort, isLoopbackHost, type PortClaim } from './ports.js';
 import { readProcStat } from '../sampling/proc-stats.js';
 import { probeHttp, waitUntil } from './readiness.js';
-import type { DeepPartial, ServiceInfo, Services } from '../result/scenario-api.js';
+import type { ServiceInfo, Services } from '../result/scenario-api.js';
 import { findListeningPids } from '../sampling/socket-scan.js';
 import { configuredAttachTarget } from './targets/index.js';
 import { LbbenchTarget } from './targets/lbbench-target.js';
@@ -96,30 +97,6 @@ export interface ManagedServices extends Services {
 // ---------------------------------------------------------------------------
 // Config helpers
 
-/**
- * Deep-merges `overrides` into a copy of `base`: objects merge key by key,
- * arrays and scalars replace. `base` is not modified.
- */
-export function mergeOverrides<T>(base: T, overrides: DeepPartial<T> | undefined): T {
-  const out = structuredClone(base) as unknown;
-  if (overrides === undefined) return out as T;
-  return mergeInto(out, overrides) as T;
-}
-
-function mergeInto(target: unknown, patch: unknown): unknown {
-  if (!isPlainObject(patch) || !isPlainObject(target)) return structuredClone(patch);
-  const t = target;
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === undefined) continue;
-    t[k] = isPlainObject(v) && isPlainObject(t[k]) ? mergeInto(t[k], v) : structuredClone(v);
-  }
-  return t;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 // ---------------------------------------------------------------------------
 // startServices
 
@@ -188,7 +165,7 @@ class Orchestrator {
       return { name: b.name, host: u.hostname, port: Number(u.port || 80), managed: !this.backendsAttached && isLoopbackHost(u.hostname) };
     });
     for (const b of config.lb.backends) this.backendUrls.set(b.name, b.url.replace(/\/$/, ''));
-    this.currentLb = mergeOverrides(config.lb, {});
+    this.currentLb = deepMerge(config.lb, {});
     this.nameWidth = Math.max(LB_SERVICE_NAME.length, ...this.backendSlots.map((s) => s.name.length));
   }
 
@@ -306,7 +283,7 @@ class Orchestrator {
   /** The lb section with the configured overrides, resolved ports and the
    * backends' actual URLs. */
   private effectiveLb(overrides: DeepPartial<LbConfig> = {}): LbConfig {
-    const merged = mergeOverrides(this.config.lb, overrides);
+    const merged = deepMerge(this.config.lb, overrides);
     merged.listen.port = this.lbPort;
     merged.metrics.port = this.metricsPort;
     merged.backends = merged.backends.map((b) => ({ ...b, url: this.backendUrls.get(b.name) ?? b.url }));

@@ -4,17 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { LineRing, forEachLine, prefixLine } from '../../harness/services/log-prefix.js';
-import { mergeOverrides, probeHttp } from '../../harness/services/services.js';
-
-test('mergeOverrides merges objects deeply, replaces arrays, and leaves the base alone', () => {
-  const base: { a: number; pool: { keepAlive: boolean; maxConnections: number }; list: number[] } = { a: 1, pool: { keepAlive: true, maxConnections: 128 }, list: [1, 2] };
-  Object.freeze(base.pool);
-  const merged = mergeOverrides(base, { pool: { keepAlive: false }, list: [3] });
-  assert.deepEqual(merged, { a: 1, pool: { keepAlive: false, maxConnections: 128 }, list: [3] });
-  assert.equal(base.pool.keepAlive, true);
-  assert.deepEqual(mergeOverrides(base, {}), base);
-  assert.notEqual(mergeOverrides(base, {}).pool, base.pool);
-});
+import { probeHttp } from '../../harness/services/services.js';
 
 test('forEachLine splits chunks into lines, handles CRLF, split UTF-8 and a last unterminated line', async () => {
   const stream = new PassThrough();

@@ -7,7 +7,8 @@ import { InvalidRunError, UsageError } from '../../common/errors.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { isPortFree } from '../../harness/services/ports.js';
 import { childPids as listChildren, readProcStat } from '../../harness/sampling/proc-stats.js';
-import { mergeOverrides, probeHttp, startServices, type ManagedServices, type ServiceExit } from '../../harness/services/services.js';
+import { deepMerge } from '../../common/objects.js';
+import { probeHttp, startServices, type ManagedServices, type ServiceExit } from '../../harness/services/services.js';
 
 const FIXTURE = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'config.yaml');
 const config = loadConfig(FIXTURE);
@@ -87,7 +88,7 @@ describe('startServices with the fixture topology (ports 0)', () => {
   });
 
   test('--attach uses the running services, finds their PIDs, and refuses to kill or restart', async () => {
-    const c = mergeOverrides(config, {});
+    const c = deepMerge(config, {});
     c.lb = { ...services.lbConfig, backends: services.lbConfig.backends };
     const attached = await startServices(c, { attach: true });
     try {
@@ -133,7 +134,7 @@ describe('start failures', () => {
     held.push(blocker);
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const busy = (blocker.address() as net.AddressInfo).port;
-    const c = mergeOverrides(config, {});
+    const c = deepMerge(config, {});
     c.lb.backends[1] = { ...c.lb.backends[1]!, url: `http://127.0.0.1:${busy}` };
     await assert.rejects(startServices(c), (err: unknown) => {
       assert.ok(err instanceof InvalidRunError);
@@ -145,7 +146,7 @@ describe('start failures', () => {
   });
 
   test('a balancer that cannot bind fails the start with its stderr, and the backends are stopped', async () => {
-    const c = mergeOverrides(config, {});
+    const c = deepMerge(config, {});
     // TEST-NET-1 is not a local address: the balancer's listen() fails.
     c.lb.listen = { host: '192.0.2.1', port: 21651 };
     c.harness.startTimeoutMs = 10_000;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { InputError, UsageError } from '../../common/errors.js';
 import { loadConfig } from '../../common/config.js';
 import { PACKAGE_ROOT, SCENARIOS_DIR } from '../../common/paths.js';
-import { deepMerge, listScenarios, loadScenarioFile, resolveScenarios, scenarioSettings } from '../../harness/plan/scenario-file.js';
+import { listScenarios, loadScenarioFile, resolveScenarios, scenarioSettings } from '../../harness/plan/scenario-file.js';
 import { kindProducesMetric, SCENARIO_KINDS } from '../../harness/scenarios/index.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'lbbench-scenarios-'));
@@ -268,19 +268,6 @@ describe('listScenarios and resolveScenarios', () => {
     assert.ok(issues.some((i) => i.file.endsWith('b.yaml') && i.path === 'name' && i.line === 1 && /also the name/.test(i.message)));
     assert.ok(issues.some((i) => i.file.endsWith('c.yaml') && i.path === 'order' && i.line === 4));
   });
-});
-
-describe('deepMerge', () => {
-  const cases: { base: Record<string, unknown>; over: Record<string, unknown>; want: Record<string, unknown> }[] = [
-    { base: { a: 1, b: 2 }, over: { b: 3 }, want: { a: 1, b: 3 } },
-    { base: { a: { x: 1, y: 2 } }, over: { a: { y: 3 } }, want: { a: { x: 1, y: 3 } } },
-    { base: { levels: [1, 2, 3] }, over: { levels: [4] }, want: { levels: [4] } },
-    { base: { a: { x: 1 } }, over: { a: null }, want: { a: null } },
-    { base: {}, over: { a: { b: 1 } }, want: { a: { b: 1 } } },
-  ];
-  for (const [i, c] of cases.entries()) {
-    it(`case ${i}`, () => assert.deepEqual(deepMerge(c.base, c.over), c.want));
-  }
 });
 
 describe('kindProducesMetric', () => {

@@ -5,6 +5,7 @@
  * Mermaid (mermaid.ts) and SVG (svg.ts) renderers draw them.
  */
 import type { RunResult, ScenarioResult } from '../../result/scenario-api.js';
+import { isPlainObject } from '../../../common/objects.js';
 
 /** How a series is drawn. */
 export type SeriesKind = 'line' | 'bar';
@@ -112,7 +113,7 @@ export function variantsOf(run: Pick<RunResult, 'scenarios'>, name: string): Sce
 
 /** A record, or undefined (details are untyped JSON). */
 export function asRecord(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return isPlainObject(v) ? v : undefined;
 }
 
 /** The records of an array, or [] when `v` is not one. */

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { LbConfig } from '../../../common/config.js';
+import { PACKAGE_VERSION } from '../../../common/paths.js';
 import type { ManagedChild } from '../managed-child.js';
 import { processTree } from '../../sampling/proc-stats.js';
 import { lbBaseUrl, lbMetricsUrl, waitUntilProxying } from './target-helpers.js';
@@ -21,8 +22,7 @@ export class LbbenchTarget implements Target {
   constructor(readonly name = 'lbbench') {}
 
   async available(): Promise<Availability> {
-    const { packageVersion } = await import('../../sampling/environment.js');
-    return { ok: true, version: `lbbench ${await packageVersion()}` };
+    return { ok: true, version: `lbbench ${PACKAGE_VERSION}` };
   }
 
   renderConfig(lb: LbConfig, dir: string, harness?: unknown): RenderedConfig {
