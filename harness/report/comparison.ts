@@ -9,7 +9,7 @@
 import { parseThresholdExpr } from '../../common/threshold-expr.js';
 import type { ReportTable, RunResult, SamplingData, ScenarioResult, Verdict } from '../result/scenario-api.js';
 import { formatNumber } from './format.js';
-import { GUIDE_SUMMARY_NAMES } from './summary.js';
+import { GUIDE_HEADLINES, guideHeadlineOf } from './summary.js';
 
 /** Which way a figure is better. */
 export type Direction = 'higher' | 'lower';
@@ -140,14 +140,18 @@ export function targetSummaryMatrix(scenarios: readonly ScenarioResult[], target
     if (v.verdict === 'N/A') return 'N/A';
     return v.measured === undefined ? v.verdict : `${formatNumber(v.measured)} ${v.verdict}`;
   };
-  // The guide's five first, then every other threshold of the run, in run order.
-  const others = [...new Set(scenarios.flatMap((s) => s.verdicts.map((v) => v.name)))].filter((n) => !GUIDE_SUMMARY_NAMES.includes(n));
-  const rows = [...GUIDE_SUMMARY_NAMES, ...others].map((name) => {
-    const threshold = scenarios.flatMap((s) => s.verdicts).find((v) => v.name === name);
+  // The guide's five first (by metric), then every other threshold of the run by name, in run order.
+  const all = scenarios.flatMap((s) => s.verdicts);
+  const others = [...new Set(all.filter((v) => guideHeadlineOf(v) === undefined).map((v) => v.name))];
+  const rows = [
+    ...GUIDE_HEADLINES.map((h) => ({ label: h.label, matches: (v: Verdict): boolean => guideHeadlineOf(v) === h })),
+    ...others.map((name) => ({ label: name, matches: (v: Verdict): boolean => v.name === name && guideHeadlineOf(v) === undefined })),
+  ].map(({ label, matches }) => {
+    const threshold = all.find(matches);
     return [
-      name,
+      threshold?.name ?? label,
       threshold?.target ?? '—',
-      ...targetNames.map((t) => cell(scenarios.filter((s) => targetOf(s) === t).flatMap((s) => s.verdicts).find((v) => v.name === name))),
+      ...targetNames.map((t) => cell(scenarios.filter((s) => targetOf(s) === t).flatMap((s) => s.verdicts).find(matches))),
     ];
   });
   return { title: "Verdicts by target (the guide's five targets first)", columns: ['TARGET METRIC', 'threshold', ...targetNames], rows };

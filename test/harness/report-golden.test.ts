@@ -31,6 +31,8 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { BIN_PATH, PACKAGE_ROOT } from '../../common/paths.js';
 import { renderLoadTable } from '../../harness/cli/load.js';
+import { buildComparisons } from '../../harness/report/comparison.js';
+import { buildSummary } from '../../harness/report/summary.js';
 import type { RunResult } from '../../harness/result/scenario-api.js';
 
 const GOLDEN = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'golden');
@@ -95,6 +97,12 @@ for (const input of INPUTS) {
     const written = readdirSync(dir).sort();
     assert.ok(written.length >= 3, `exports written: ${written.join(', ')}`);
     for (const f of written) assertGolden(`${input.name}.export.${f.slice(f.indexOf('.') + 1)}`, readFileSync(path.join(dir, f), 'utf8'));
+  });
+
+  test(`golden ${input.name}: the summary and the comparisons rebuilt from the scenarios equal the stored ones`, () => {
+    const run = JSON.parse(readFileSync(input.file, 'utf8')) as RunResult;
+    assert.deepEqual(buildSummary(run.scenarios), run.summary);
+    assert.deepEqual(buildComparisons(run), run.comparisons ?? []);
   });
 
   test(`golden ${input.name}: the load table of every load`, () => {

@@ -1,28 +1,38 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { escapeCell, renderMarkdown } from '../../harness/report/markdown.js';
-import { buildSummary, GUIDE_SUMMARY_NAMES, overallStatus, scenarioStatus } from '../../harness/report/summary.js';
+import { buildSummary, overallStatus, scenarioStatus } from '../../harness/report/summary.js';
 import { renderScenarioTerminal, renderServiceTable, renderSummaryTerminal, renderTable } from '../../harness/report/terminal.js';
 import type { Verdict } from '../../harness/result/scenario-api.js';
 import { fixtureRun, fixtureScenario } from './report-fixture.js';
 
 const ANSI = /\u001b\[/;
 
-function v(scenario: string, name: string, verdict: Verdict['verdict'] = 'PASS'): Verdict {
-  return { scenario, name, target: 'm < 1', metric: 'm', measured: 0, verdict };
+function v(scenario: string, name: string, verdict: Verdict['verdict'] = 'PASS', metric = 'm'): Verdict {
+  return { scenario, name, target: `${metric} < 1`, metric, measured: 0, verdict };
 }
 
-test('buildSummary: the guide five first in guide order, then the rest in scenario order', () => {
+test('buildSummary: the guide five first in guide order (by metric), then the rest in scenario order', () => {
   const scenarios = [
-    fixtureScenario({ name: 'a', verdicts: [v('a', 'extra 1'), v('a', 'active connections'), v('a', 'extra 2')] }),
-    fixtureScenario({ name: 'b', verdicts: [v('b', 'distribution deviation'), v('b', 'throughput')] }),
-    fixtureScenario({ name: 'c', verdicts: [v('c', 'extra 3'), v('c', 'failover detection'), v('c', 'p99 at 1K connections')] }),
+    fixtureScenario({ name: 'a', verdicts: [v('a', 'extra 1'), v('a', 'active connections', 'PASS', 'connections_served'), v('a', 'extra 2')] }),
+    fixtureScenario({ name: 'b', verdicts: [v('b', 'distribution deviation', 'PASS', 'deviation_pct'), v('b', 'throughput', 'PASS', 'throughput_ratio')] }),
+    fixtureScenario({ name: 'c', verdicts: [v('c', 'extra 3'), v('c', 'failover detection', 'PASS', 'detection_ms'), v('c', 'p99 at 1K connections', 'PASS', 'p99_ms_c1000')] }),
   ];
   assert.deepEqual(
     buildSummary(scenarios).map((x) => x.name),
-    [...GUIDE_SUMMARY_NAMES, 'extra 1', 'extra 2', 'extra 3'],
+    ['p99 at 1K connections', 'throughput', 'failover detection', 'distribution deviation', 'active connections', 'extra 1', 'extra 2', 'extra 3'],
   );
   assert.deepEqual(buildSummary([]), []);
+});
+
+test('buildSummary: a renamed guide threshold stays in the headline; a guide name on another metric does not', () => {
+  const scenarios = [
+    fixtureScenario({ name: 'a', verdicts: [v('a', 'throughput'), v('a', 'p99 @ 1000 conns', 'FAIL', 'p99_ms_c1000')] }),
+  ];
+  assert.deepEqual(
+    buildSummary(scenarios).map((x) => x.name),
+    ['p99 @ 1000 conns', 'throughput'],
+  );
 });
 
 test('overallStatus and scenarioStatus', () => {
