@@ -20,7 +20,7 @@ export class BackendSet {
   readonly pickCtx: PickContext;
   readonly hashHeader: string | undefined;
   /** Close upstream connections after each response (`pool.keepAlive: false`). */
-  readonly reset: boolean;
+  readonly closeAfterEachRequest: boolean;
   readonly maxRetries: number;
   readonly passive: boolean;
 
@@ -38,7 +38,7 @@ export class BackendSet {
     this.eligible = new Uint8Array(this.size);
     this.pickCtx = { clientIp: '', hashKey: undefined, inFlight: this.inFlight };
     this.hashHeader = lb.algorithm === 'consistent_hash' && lb.hash.key === 'header' ? lb.hash.header?.toLowerCase() : undefined;
-    this.reset = !lb.pool.keepAlive;
+    this.closeAfterEachRequest = !lb.pool.keepAlive;
     this.maxRetries = lb.retries.max;
     this.passive = lb.health.passive.enabled;
   }

@@ -115,7 +115,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     this.hashKey = info.hashKey;
     let head = `${req.method} ${req.url} HTTP/1.1\r\n${headerBlock}`;
     if (info.chunked) head += 'transfer-encoding: chunked\r\n';
-    if (set.reset) head += 'connection: close\r\n';
+    if (set.closeAfterEachRequest) head += 'connection: close\r\n';
     this.head = head;
     res.exchange = this;
     res.on('close', onResponseClose);
@@ -158,7 +158,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     const head = this.hasHost ? `${this.head}\r\n` : `${this.head}host: ${this.set.pools[this.backend]!.authority}\r\n\r\n`;
     const skipBody = this.req.method === 'HEAD';
     if (!this.hasBody) {
-      conn.begin(this, head, skipBody, !this.set.reset);
+      conn.begin(this, head, skipBody, !this.set.closeAfterEachRequest);
       this.requestSent = true;
       return true;
     }
@@ -206,7 +206,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   private finishBody(conn: UpstreamConnection): void {
     if (this.chunked) conn.write(CHUNK_END);
     this.requestSent = true;
-    conn.requestComplete(!this.set.reset);
+    conn.requestComplete(!this.set.closeAfterEachRequest);
   }
 
   private readonly onBodyAbort = (): void => {
