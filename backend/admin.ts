@@ -8,6 +8,7 @@ import { createBackendMetrics } from './metrics.js';
 import { NO_FAULTS, applyFaultPatch, parseFaultPatch } from './options.js';
 import type { BackendState } from './state.js';
 import { ROUTE_METRICS, ROUTE_STATS } from './traffic.js';
+import { ErrorCode, type ErrorCodeValue } from '../common/error-codes.js';
 
 /** Largest JSON body `/control` reads, bytes; larger gets 413. */
 export const MAX_CONTROL_BODY_BYTES = 64 * 1024;
@@ -47,7 +48,7 @@ export function serveAdmin(state: BackendState, route: number, path: string, url
     });
     return;
   }
-  sendJson(state, res, 404, errorBody('LBB_ERR_NOT_FOUND', `no such control endpoint ${path}; use /control or /control/reset`));
+  sendJson(state, res, 404, errorBody(ErrorCode.NOT_FOUND, `no such control endpoint ${path}; use /control or /control/reset`));
 }
 
 /** `?stats=1|true` or a JSON body `{"stats": true}` also zeroes the counters. */
@@ -77,14 +78,14 @@ function serveMetrics(state: BackendState, res: ServerResponse): void {
       res.writeHead(200, ['x-backend', state.name, 'content-type', metrics.contentType, 'content-length', String(buf.length)]);
       res.end(buf);
     },
-    (err: unknown) => sendJson(state, res, 500, errorBody('LBB_ERR_METRICS', `metrics collection failed: ${String(err)}`)),
+    (err: unknown) => sendJson(state, res, 500, errorBody(ErrorCode.METRICS, `metrics collection failed: ${String(err)}`)),
   );
 }
 
 /** A bad `/control` request; answered 400. */
 class BadRequest extends LbbenchError {
   constructor(message: string) {
-    super('LBB_ERR_BAD_REQUEST', message);
+    super(ErrorCode.BAD_REQUEST, message);
   }
 }
 
@@ -105,7 +106,7 @@ function readJson(state: BackendState, req: IncomingMessage, res: ServerResponse
   req.on('error', () => res.destroy());
   req.on('end', () => {
     if (tooLarge) {
-      sendJson(state, res, 413, errorBody('LBB_ERR_BODY_TOO_LARGE', `body over ${MAX_CONTROL_BODY_BYTES} bytes`));
+      sendJson(state, res, 413, errorBody(ErrorCode.BODY_TOO_LARGE, `body over ${MAX_CONTROL_BODY_BYTES} bytes`));
       return;
     }
     const text = Buffer.concat(chunks).toString('utf8');
@@ -114,7 +115,7 @@ function readJson(state: BackendState, req: IncomingMessage, res: ServerResponse
       try {
         body = JSON.parse(text);
       } catch (err) {
-        sendJson(state, res, 400, errorBody('LBB_ERR_BAD_REQUEST', `body is not JSON: ${(err as Error).message}`));
+        sendJson(state, res, 400, errorBody(ErrorCode.BAD_REQUEST, `body is not JSON: ${(err as Error).message}`));
         return;
       }
     }
@@ -122,20 +123,20 @@ function readJson(state: BackendState, req: IncomingMessage, res: ServerResponse
       use(body);
     } catch (err) {
       if (err instanceof LbbenchError) sendJson(state, res, 400, errorBody(err.code, err.message));
-      else sendJson(state, res, 500, errorBody('LBB_ERR_INTERNAL', String(err)));
+      else sendJson(state, res, 500, errorBody(ErrorCode.INTERNAL, String(err)));
     }
   });
 }
 
 function allowMethods(state: BackendState, req: IncomingMessage, res: ServerResponse, allow: string): boolean {
   if (allow.split(', ').includes(req.method ?? '')) return true;
-  const buf = Buffer.from(JSON.stringify(errorBody('LBB_ERR_METHOD', `method ${req.method} not allowed; allowed: ${allow}`)) + '\n');
+  const buf = Buffer.from(JSON.stringify(errorBody(ErrorCode.METHOD, `method ${req.method} not allowed; allowed: ${allow}`)) + '\n');
   res.writeHead(405, ['x-backend', state.name, 'allow', allow, 'content-type', 'application/json', 'content-length', String(buf.length)]);
   res.end(buf);
   return false;
 }
 
-function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+function errorBody(code: ErrorCodeValue, message: string): { error: { code: ErrorCodeValue; message: string } } {
   return { error: { code, message } };
 }
 

@@ -21,6 +21,7 @@ import {
 import { setIdentity, type BackendState } from './state.js';
 import { BackendStats } from './stats.js';
 import { ROUTE_STATS, countTraffic, faultsActive, routeOf, serveTraffic, serveWithFaults } from './traffic.js';
+import { ErrorCode } from '../common/error-codes.js';
 
 export type { BackendOptions, FaultSettings } from './options.js';
 export { BackendStats } from './stats.js';
@@ -121,7 +122,7 @@ export function createBackendServer(opts: BackendOptions = {}): BackendServer {
     listening ??= new Promise<number>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(
-          new InvalidRunError('LBB_ERR_BACKEND_LISTEN', `backend ${opts.name ?? `on port ${requestedPort}`} cannot listen on ${host}:${requestedPort}: ${err.code ?? err.message}`, {
+          new InvalidRunError(ErrorCode.BACKEND_LISTEN, `backend ${opts.name ?? `on port ${requestedPort}`} cannot listen on ${host}:${requestedPort}: ${err.code ?? err.message}`, {
             cause: err,
           }),
         );

@@ -1,14 +1,15 @@
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { ErrorCode, type ErrorCodeValue } from './error-codes.js';
 
 /**
  * Base class of every error lbbench raises on purpose. `code` is a stable
- * string (`LBB_ERR_*`); `exitCode` is what the CLI exits with when the error
+ * string, one of ErrorCode (common/error-codes.ts); `exitCode` is what the CLI exits with when the error
  * reaches it. Wrap the underlying error in `cause`; never swallow it.
  */
 export class LbbenchError extends Error {
-  readonly code: string;
+  readonly code: ErrorCodeValue;
   readonly exitCode: ExitCodeValue;
-  constructor(code: string, message: string, options: { cause?: unknown; exitCode?: ExitCodeValue } = {}) {
+  constructor(code: ErrorCodeValue, message: string, options: { cause?: unknown; exitCode?: ExitCodeValue } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -42,7 +43,7 @@ export class InputError extends LbbenchError {
   readonly issues: readonly InputIssue[];
   constructor(issues: InputIssue[], options: { cause?: unknown } = {}) {
     const head = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-    super('LBB_ERR_BAD_INPUT', `${head}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, {
+    super(ErrorCode.BAD_INPUT, `${head}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, {
       ...options,
       exitCode: ExitCode.BAD_INPUT,
     });
@@ -53,14 +54,14 @@ export class InputError extends LbbenchError {
 /** Bad command-line usage (unknown scenario, bad flag value). Exits 2. */
 export class UsageError extends LbbenchError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super('LBB_ERR_USAGE', message, { ...options, exitCode: ExitCode.BAD_INPUT });
+    super(ErrorCode.USAGE, message, { ...options, exitCode: ExitCode.BAD_INPUT });
   }
 }
 
 /** A run could not be trusted or could not happen (a service did not start,
  * a port was busy, a process died). Exits 3. */
 export class InvalidRunError extends LbbenchError {
-  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+  constructor(code: ErrorCodeValue, message: string, options: { cause?: unknown } = {}) {
     super(code, message, { ...options, exitCode: ExitCode.INVALID_RUN });
   }
 }

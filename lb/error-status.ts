@@ -6,6 +6,7 @@
  * evidence that the backend is dead (passive health).
  */
 import { ErrorKind, type ErrorKindValue } from '../common/metric-names.js';
+import { ErrorCode } from '../common/error-codes.js';
 
 /** Values of the `reason` label of `lb_retries_total`; index = position. */
 export const RETRY_REASONS = ['connect', 'timeout', 'upstream_reset', 'bad_response', 'closed'] as const;
@@ -53,17 +54,17 @@ export function classifyUpstreamError(err: unknown): FailureInfo {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return UNREACHABLE;
-    case 'LB_ERR_CONNECT_TIMEOUT':
+    case ErrorCode.CONNECT_TIMEOUT:
       return CONNECT_TIMEOUT;
-    case 'LB_ERR_HEADERS_TIMEOUT':
-    case 'LB_ERR_BODY_TIMEOUT':
+    case ErrorCode.HEADERS_TIMEOUT:
+    case ErrorCode.BODY_TIMEOUT:
     case 'ETIMEDOUT':
       return TIMEOUT;
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'LB_ERR_UPSTREAM_CLOSED':
+    case ErrorCode.UPSTREAM_CLOSED:
       return RESET;
-    case 'LB_ERR_POOL_CLOSED':
+    case ErrorCode.POOL_CLOSED:
       return CLOSED;
     default:
       // HPE_* parser errors, an unsolicited response, ERR_INVALID_CHAR from

@@ -21,6 +21,7 @@ import { isLbMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { logLine } from './log.js';
 import { LbMetrics, startMetricsServer, type LabelledSnapshot } from './metrics/lb-metrics.js';
 import type { WorkerSnapshot } from './metrics/worker-counters.js';
+import { ErrorCode } from '../common/error-codes.js';
 
 /** How long a scrape waits for workers' fresh snapshots before using the last ones, ms. */
 export const SNAPSHOT_TIMEOUT_MS = 250;
@@ -104,7 +105,7 @@ class ClusterPrimary implements ClusterHandle {
 
   async start(): Promise<void> {
     const { server, port } = await startMetricsServer(this.metrics, this.lb.metrics.host, this.lb.metrics.port).catch((err: Error) => {
-      throw new InvalidRunError('LBB_ERR_LISTEN', `metrics port ${this.lb.metrics.host}:${this.lb.metrics.port}: ${err.message}`, { cause: err });
+      throw new InvalidRunError(ErrorCode.LISTEN, `metrics port ${this.lb.metrics.host}:${this.lb.metrics.port}: ${err.message}`, { cause: err });
     });
     this.metricsServer = server;
     this.metricsPort = port;
@@ -123,7 +124,7 @@ class ClusterPrimary implements ClusterHandle {
       this.startup = { resolve, reject, listening: 0 };
     });
     for (let i = 0; i < this.workerCount; i++) this.fork();
-    const timer = setTimeout(() => this.failStart(new InvalidRunError('LBB_ERR_START_TIMEOUT', `workers did not listen within ${START_TIMEOUT_MS}ms`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => this.failStart(new InvalidRunError(ErrorCode.START_TIMEOUT, `workers did not listen within ${START_TIMEOUT_MS}ms`)), START_TIMEOUT_MS);
     try {
       await started;
     } catch (err) {
@@ -143,7 +144,7 @@ class ClusterPrimary implements ClusterHandle {
     const { host, port } = this.lb.listen;
     const probe = net.createServer();
     await new Promise<void>((resolve, reject) => {
-      probe.once('error', (err) => reject(new InvalidRunError('LBB_ERR_LISTEN', `listen ${host}:${port}: ${err.message}`, { cause: err })));
+      probe.once('error', (err) => reject(new InvalidRunError(ErrorCode.LISTEN, `listen ${host}:${port}: ${err.message}`, { cause: err })));
       probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
     });
   }
@@ -210,7 +211,7 @@ class ClusterPrimary implements ClusterHandle {
         }
         return;
       case 'lb:listen-error':
-        this.failStart(new InvalidRunError('LBB_ERR_LISTEN', `listen ${this.lb.listen.host}:${this.lb.listen.port}: ${msg.message}`));
+        this.failStart(new InvalidRunError(ErrorCode.LISTEN, `listen ${this.lb.listen.host}:${this.lb.listen.port}: ${msg.message}`));
         return;
       case 'lb:snapshot':
         entry.last = msg.snapshot;
@@ -232,7 +233,7 @@ class ClusterPrimary implements ClusterHandle {
     for (const wake of this.snapshotWaiters) wake();
     if (this.stopping) return;
     if (this.startup) {
-      this.failStart(new InvalidRunError('LBB_ERR_WORKER_EXIT', `worker ${entry.worker.id} exited during start (${signal ?? `code ${code}`})`));
+      this.failStart(new InvalidRunError(ErrorCode.WORKER_EXIT, `worker ${entry.worker.id} exited during start (${signal ?? `code ${code}`})`));
       return;
     }
     const livedMs = Date.now() - entry.startedAt;
@@ -383,7 +384,7 @@ function workerExecArgv(argv: readonly string[]): string[] {
  * 3) when a port cannot be bound or a worker fails to start.
  */
 export async function startCluster(lb: LbConfig, options: ClusterOptions): Promise<ClusterHandle> {
-  if (!cluster.isPrimary) throw new InvalidRunError('LBB_ERR_NOT_PRIMARY', 'startCluster must run in the cluster primary');
+  if (!cluster.isPrimary) throw new InvalidRunError(ErrorCode.NOT_PRIMARY, 'startCluster must run in the cluster primary');
   const primary = new ClusterPrimary(lb, options.configPath, options.workers);
   await primary.start();
   return primary;

@@ -9,6 +9,7 @@ import { InvalidRunError } from '../common/errors.js';
 import { HealthHub, mergeReloadedConfig } from './health-hub.js';
 import { LbMetrics, startMetricsServer } from './metrics/lb-metrics.js';
 import { ProxyCore } from './proxy.js';
+import { ErrorCode } from '../common/error-codes.js';
 
 /** A balancer running in this process. */
 export interface RunningBalancer {
@@ -55,7 +56,7 @@ export async function startBalancer(lb: LbConfig): Promise<RunningBalancer> {
       resolve();
     });
   }).catch((err: Error) => {
-    throw new InvalidRunError('LBB_ERR_LISTEN', `listen ${lb.listen.host}:${lb.listen.port}: ${err.message}`, { cause: err });
+    throw new InvalidRunError(ErrorCode.LISTEN, `listen ${lb.listen.host}:${lb.listen.port}: ${err.message}`, { cause: err });
   });
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>>;
   try {
@@ -63,7 +64,7 @@ export async function startBalancer(lb: LbConfig): Promise<RunningBalancer> {
   } catch (err) {
     server.close();
     await core.closePools(0);
-    throw new InvalidRunError('LBB_ERR_LISTEN', `metrics port ${lb.metrics.host}:${lb.metrics.port}: ${(err as Error).message}`, { cause: err });
+    throw new InvalidRunError(ErrorCode.LISTEN, `metrics port ${lb.metrics.host}:${lb.metrics.port}: ${(err as Error).message}`, { cause: err });
   }
   hub.start();
   let closing: Promise<void> | null = null;

@@ -15,6 +15,7 @@ import net from 'node:net';
 // The parser node:http uses; public (listed in builtinModules) though undocumented. Node 20-24.
 // Its declaration (http-common.d.ts) types every member as unknown, so each use states what it expects.
 import { HTTPParser } from '_http_common';
+import { ErrorCode } from '../common/error-codes.js';
 
 /** Largest upstream response head accepted, bytes; larger is a bad response (502). */
 export const UPSTREAM_MAX_HEADER_BYTES = 65_536;
@@ -254,7 +255,7 @@ export class UpstreamConnection {
     if (this.error !== null) return 1;
     if (handler === null || this.phase !== Phase.AwaitHeaders) {
       // Bytes nobody asked for (an idle socket talking): unusable.
-      this.fail(new UpstreamError('LB_ERR_UPSTREAM_UNSOLICITED', 'backend sent a response with no request'));
+      this.fail(new UpstreamError(ErrorCode.UPSTREAM_UNSOLICITED, 'backend sent a response with no request'));
       return 1;
     }
     if (status < 200 && !upgrade) {
@@ -336,13 +337,13 @@ export class UpstreamConnection {
   private readonly onTimeout = (): void => {
     switch (this.phase) {
       case Phase.Connecting:
-        this.fail(new UpstreamError('LB_ERR_CONNECT_TIMEOUT', `connect timed out after ${this.timeouts.connectMs}ms`));
+        this.fail(new UpstreamError(ErrorCode.CONNECT_TIMEOUT, `connect timed out after ${this.timeouts.connectMs}ms`));
         return;
       case Phase.AwaitHeaders:
-        this.fail(new UpstreamError('LB_ERR_HEADERS_TIMEOUT', `no response head within ${this.timeouts.headersMs}ms`));
+        this.fail(new UpstreamError(ErrorCode.HEADERS_TIMEOUT, `no response head within ${this.timeouts.headersMs}ms`));
         return;
       case Phase.Body:
-        this.fail(new UpstreamError('LB_ERR_BODY_TIMEOUT', `no body bytes for ${this.timeouts.bodyMs}ms`));
+        this.fail(new UpstreamError(ErrorCode.BODY_TIMEOUT, `no body bytes for ${this.timeouts.bodyMs}ms`));
         return;
       default:
         // Idle too long in the pool.
@@ -362,7 +363,7 @@ export class UpstreamConnection {
     this.parser.close();
     let err = this.error;
     if (err === null && was === Phase.Connecting) err = new UpstreamError('ECONNRESET', 'connection closed while connecting');
-    if (err === null && handler !== null) err = new UpstreamError('LB_ERR_UPSTREAM_CLOSED', 'backend closed the connection before the response was complete');
+    if (err === null && handler !== null) err = new UpstreamError(ErrorCode.UPSTREAM_CLOSED, 'backend closed the connection before the response was complete');
     this.owner.closed(this, this.wasConnected, err);
     if (handler !== null) handler.onUpstreamError(err!);
   };

@@ -12,6 +12,7 @@
 import type { BackendConfig, LbConfig } from '../common/config.js';
 import type { BackendCounters } from './metrics/worker-counters.js';
 import { UpstreamConnection, UpstreamError, type ConnectionOwner, type ConnectionTimeouts } from './upstream-connection.js';
+import { ErrorCode } from '../common/error-codes.js';
 
 export { UPSTREAM_MAX_HEADER_BYTES } from './upstream-connection.js';
 
@@ -76,7 +77,7 @@ export class UpstreamPool implements ConnectionOwner {
    */
   acquire(waiter: PoolWaiter): void {
     if (this.closing !== null) {
-      waiter.onUpstreamError(new UpstreamError('LB_ERR_POOL_CLOSED', 'the backend was removed by a reload'));
+      waiter.onUpstreamError(new UpstreamError(ErrorCode.POOL_CLOSED, 'the backend was removed by a reload'));
       return;
     }
     const conn = this.idle.pop();
@@ -167,7 +168,7 @@ export class UpstreamPool implements ConnectionOwner {
   close(graceMs = POOL_CLOSE_GRACE_MS): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        for (const conn of [...this.all]) conn.abort(new UpstreamError('LB_ERR_POOL_CLOSED', `the backend was removed by a reload; in-flight request cut after ${graceMs}ms`));
+        for (const conn of [...this.all]) conn.abort(new UpstreamError(ErrorCode.POOL_CLOSED, `the backend was removed by a reload; in-flight request cut after ${graceMs}ms`));
         this.closeNow?.();
       }, graceMs);
       timer.unref();
@@ -177,7 +178,7 @@ export class UpstreamPool implements ConnectionOwner {
         resolve();
       };
       for (let w = this.nextWaiter(); w !== null; w = this.nextWaiter()) {
-        w.onUpstreamError(new UpstreamError('LB_ERR_POOL_CLOSED', 'the backend was removed by a reload'));
+        w.onUpstreamError(new UpstreamError(ErrorCode.POOL_CLOSED, 'the backend was removed by a reload'));
       }
       for (const conn of this.idle.splice(0)) conn.destroy();
       if (this.open === 0) this.closeNow();

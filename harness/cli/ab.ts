@@ -17,6 +17,7 @@ import type { RunResult } from '../result/scenario-api.js';
 import { parseConfidence, parsePercent } from './compare.js';
 import { requestExitCode } from './exit-status.js';
 import type { LongRunningDeps } from './serve.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 const HELP_AFTER = `
 HEAD is this checkout as built (dist/); BASE is <ref> checked out with
@@ -117,7 +118,7 @@ export function abCommand(deps: LongRunningDeps): Command {
         for (let i = 0; i < repeat; i++) {
           const order: ('base' | 'head')[] = i % 2 === 0 ? ['base', 'head'] : ['head', 'base'];
           for (const side of order) {
-            if (signal.aborted) throw new InvalidRunError('LBB_ERR_INTERRUPTED', 'ab interrupted; the runs so far are in ' + reportsDir);
+            if (signal.aborted) throw new InvalidRunError(ErrorCode.INTERRUPTED, 'ab interrupted; the runs so far are in ' + reportsDir);
             const dir = path.join(reportsDir, `${side}-${i + 1}`);
             const args = [sides[side], 'run', ...scenarios, '--reports-dir', dir, ...(flags.quick ? ['--quick'] : []), ...(config ? ['--config', config] : [])];
             const started = Date.now();
@@ -131,7 +132,7 @@ export function abCommand(deps: LongRunningDeps): Command {
             const json = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.json')) : undefined;
             out(`ab: round ${i + 1}/${repeat} ${side}: exit ${r.exitCode ?? r.signal} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
             if (r.exitCode === ExitCode.BAD_INPUT || json === undefined) {
-              if (signal.aborted) throw new InvalidRunError('LBB_ERR_INTERRUPTED', 'ab interrupted');
+              if (signal.aborted) throw new InvalidRunError(ErrorCode.INTERRUPTED, 'ab interrupted');
               const tail = String(r.stderr ?? '').trim().split('\n').slice(-5).join('\n  ');
               throw new UsageError(`the ${side} run failed (exit ${r.exitCode}) and wrote no result${tail ? `:\n  ${tail}` : ''}`);
             }

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { InvalidRunError } from '../../common/errors.js';
 import { CONFIG_OPTION_HELP } from './config-path.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 /** What the CLI entry hands to the verbs that run until interrupted. */
 export interface LongRunningDeps {
@@ -84,6 +85,6 @@ export function serveCommand(deps: LongRunningDeps): Command {
       stderr.write('lbbench: stopping services...\n');
       await services.stop();
       stderr.write('lbbench: all services stopped\n');
-      if (lbDied) throw new InvalidRunError('LBB_ERR_SERVICE_DIED', `${lbDied}; stopped the other services`);
+      if (lbDied) throw new InvalidRunError(ErrorCode.SERVICE_DIED, `${lbDied}; stopped the other services`);
     });
 }

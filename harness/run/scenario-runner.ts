@@ -21,6 +21,7 @@ import { useTarget } from '../services/targets/run-targets.js';
 import type { Target, TargetSummary } from '../services/targets/target.js';
 import { withoutUnavailable } from '../services/targets/unavailable-metrics.js';
 import type { RunProgress } from './progress.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 /** Gauges the run loop follows during every scenario. */
 const RUN_GAUGES = [MetricName.activeConnections, MetricName.workers, MetricName.backendHealth];
@@ -110,7 +111,7 @@ async function runAttempt(p: PlannedScenario, services: ManagedServices, opts: S
   opts.signal.addEventListener('abort', onRunAbort, { once: true });
   const unwatch = services.onUnexpectedExit((e) => {
     rec.invalid(describeDeath(e));
-    abort.abort(new InvalidRunError('LBB_ERR_SERVICE_DIED', describeDeath(e)));
+    abort.abort(new InvalidRunError(ErrorCode.SERVICE_DIED, describeDeath(e)));
   });
 
   let outcome: ScenarioOutcome | undefined;

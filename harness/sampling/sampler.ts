@@ -9,6 +9,7 @@ import { InvalidRunError } from '../../common/errors.js';
 import { CpuMeter } from './proc-stats.js';
 import { parsePrometheusText, sampleMatches } from './prom-text.js';
 import type { PromSnapshot, SamplingData, SamplingSession } from '../result/scenario-api.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 /** A scrape must complete within this, ms. */
 export const SCRAPE_TIMEOUT_MS = 2000;
@@ -16,7 +17,7 @@ export const SCRAPE_TIMEOUT_MS = 2000;
 /** A scrape of /metrics failed (refused, timed out, non-2xx). Exits 3 if it reaches the CLI. */
 export class ScrapeError extends InvalidRunError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super('LBB_ERR_SCRAPE_FAILED', message, options);
+    super(ErrorCode.SCRAPE_FAILED, message, options);
   }
 }
 

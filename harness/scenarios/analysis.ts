@@ -19,7 +19,7 @@ export function usToMs(us: number): number {
 }
 
 /** A latency in µs as ms with sub-ms digits, e.g. `3.45`. */
-export function formatMs(us: number): string {
+export function formatUsAsMs(us: number): string {
   return (us / 1000).toFixed(2);
 }
 

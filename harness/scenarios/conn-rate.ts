@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import type { LoadResult } from '../engines/engine.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
-import { errorCount, errorRate, formatMs, round, usToMs } from './analysis.js';
+import { errorCount, errorRate, formatUsAsMs, round, usToMs } from './analysis.js';
 import {
   baselineBackend,
   checkLoad,
@@ -104,7 +104,7 @@ async function runConnRate(ctx: ScenarioContext, s: ConnRateSettings): Promise<S
     metrics['direct_conn_rate_cps'] = Math.round(direct.achievedRate);
     if (direct.achievedRate > 0) metrics['conn_rate_ratio'] = round(lb.achievedRate / direct.achievedRate);
   }
-  const rows = [lb, direct].flatMap((r, i) => (r ? [[i === 0 ? 'lb' : 'direct', formatRate(r.achievedRate), formatMs(r.latency.p50Us), formatMs(r.latency.p99Us), errorCount(r)]] : []));
+  const rows = [lb, direct].flatMap((r, i) => (r ? [[i === 0 ? 'lb' : 'direct', formatRate(r.achievedRate), formatUsAsMs(r.latency.p50Us), formatUsAsMs(r.latency.p99Us), errorCount(r)]] : []));
   return {
     metrics,
     tables: [
@@ -120,7 +120,7 @@ async function runConnRate(ctx: ScenarioContext, s: ConnRateSettings): Promise<S
 }
 
 function line(label: string, r: LoadResult): string {
-  return `${label}: ${formatRate(r.achievedRate)} new connections/s, p99 ${formatMs(r.latency.p99Us)} ms, ${errorCount(r)} errors`;
+  return `${label}: ${formatRate(r.achievedRate)} new connections/s, p99 ${formatUsAsMs(r.latency.p99Us)} ms, ${errorCount(r)} errors`;
 }
 
 export const connRateKind: ScenarioKind<ConnRateSettings> = {

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { createLatencyHistogram, recordUs, summarizeHistogram } from '../result/histogram.js';
 import type { LoadResult } from '../engines/engine.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
-import { formatMs, round, usToMs } from './analysis.js';
+import { formatUsAsMs, round, usToMs } from './analysis.js';
 import { checkLoad, connectionsSetting, directUrl, lbUrl, pathSetting, rateSetting, sleep, type ScenarioKind } from './shared.js';
 import { runStorm, type StormResult } from './storm-client.js';
 
@@ -111,11 +111,11 @@ async function runConnStorm(ctx: ScenarioContext, s: ConnStormSettings): Promise
           r.label,
           `${r.storm.served}/${r.storm.connections}`,
           r.storm.allServedUs === null ? `> ${s.timeoutMs}` : (r.storm.allServedUs / 1000).toFixed(1),
-          formatMs(r.p50Us),
-          formatMs(r.p99Us),
+          formatUsAsMs(r.p50Us),
+          formatUsAsMs(r.p99Us),
           r.storm.timeouts,
           errors(r),
-          formatMs(r.background.latency.p99Us),
+          formatUsAsMs(r.background.latency.p99Us),
         ]),
       },
     ],
@@ -126,7 +126,7 @@ async function runConnStorm(ctx: ScenarioContext, s: ConnStormSettings): Promise
 
 function stormLine(r: StormRun, timeoutMs: number): string {
   const all = r.storm.allServedUs === null ? `not all served within ${timeoutMs} ms` : `all served in ${(r.storm.allServedUs / 1000).toFixed(1)} ms`;
-  return `${r.label}: ${r.storm.served}/${r.storm.connections} served, ${all}; p99 ${formatMs(r.p99Us)} ms; ${r.storm.timeouts} timeouts; errors ${JSON.stringify(r.storm.errors)}; steady-load p99 ${formatMs(r.background.latency.p99Us)} ms`;
+  return `${r.label}: ${r.storm.served}/${r.storm.connections} served, ${all}; p99 ${formatUsAsMs(r.p99Us)} ms; ${r.storm.timeouts} timeouts; errors ${JSON.stringify(r.storm.errors)}; steady-load p99 ${formatUsAsMs(r.background.latency.p99Us)} ms`;
 }
 
 export const connStormKind: ScenarioKind<ConnStormSettings> = {

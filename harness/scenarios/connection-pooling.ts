@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { MetricName } from '../../common/metric-names.js';
 import { counterDelta } from '../sampling/sampler.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
-import { formatMs, round, usToMs } from './analysis.js';
+import { formatUsAsMs, round, usToMs } from './analysis.js';
 import { checkLoad, connectionsSetting, durationSetting, lbUrl, maxErrorRateSetting, pathSetting, rateSetting, type ScenarioKind, warmupSetting } from './shared.js';
 
 export const connectionPoolingSettings = z.strictObject({
@@ -99,7 +99,7 @@ async function runConnectionPooling(ctx: ScenarioContext, s: ConnectionPoolingSe
     metrics[`p50_ms_${m.keepAlive ? 'keepalive' : 'no_keepalive'}`] = usToMs(m.p50Us);
     metrics[`p99_ms_${m.keepAlive ? 'keepalive' : 'no_keepalive'}`] = usToMs(m.p99Us);
     ctx.log(
-      `keep-alive ${m.keepAlive ? 'on ' : 'off'}: ${m.requests} requests over ${m.connects} upstream connections (reuse ${(m.reuseRatio * 100).toFixed(2)}%), p50 ${formatMs(m.p50Us)} ms, p99 ${formatMs(m.p99Us)} ms`,
+      `keep-alive ${m.keepAlive ? 'on ' : 'off'}: ${m.requests} requests over ${m.connects} upstream connections (reuse ${(m.reuseRatio * 100).toFixed(2)}%), p50 ${formatUsAsMs(m.p50Us)} ms, p99 ${formatUsAsMs(m.p99Us)} ms`,
     );
   }
   return {
@@ -114,8 +114,8 @@ async function runConnectionPooling(ctx: ScenarioContext, s: ConnectionPoolingSe
           m.connects,
           m.connects > 0 ? m.requestsPerConnection.toFixed(1) : `>= ${m.requests}`,
           m.reuseRatio.toFixed(4),
-          formatMs(m.p50Us),
-          formatMs(m.p99Us),
+          formatUsAsMs(m.p50Us),
+          formatUsAsMs(m.p99Us),
         ]),
       },
     ],

@@ -21,7 +21,7 @@ import type { LbConfig } from '../../common/config.js';
 import type { LoadResult } from '../engines/engine.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import type { DeepPartial } from '../../common/objects.js';
-import { BYTES_PER_MB, formatMs, loopbackSourceAddresses, round, usToMs } from './analysis.js';
+import { BYTES_PER_MB, formatUsAsMs, loopbackSourceAddresses, round, usToMs } from './analysis.js';
 import {
   balancerRssBytes,
   checkLoad,
@@ -186,7 +186,7 @@ async function runConnections(ctx: ScenarioContext, s: ConnectionsSettings): Pro
           h.established,
           h.peak,
           (h.rampMs / 1000).toFixed(1),
-          formatMs(h.p99Us),
+          formatUsAsMs(h.p99Us),
           h.errors,
           (h.heldRssBytes / BYTES_PER_MB).toFixed(1),
           h.served ? 'yes' : `NO: ${h.reasons.join('; ')}`,
@@ -211,7 +211,7 @@ async function runConnections(ctx: ScenarioContext, s: ConnectionsSettings): Pro
 function levelLine(h: HeldLevel): string {
   return (
     `Level ${h.level}: established ${h.established} at window start (ramp ${(h.rampMs / 1000).toFixed(1)} s), peak lb_active_connections ${h.peak}; ` +
-    `p99 ${formatMs(h.p99Us)} ms, ${h.errors} errors: ${h.served ? 'SERVED' : `NOT SERVED (${h.reasons.join('; ')})`}`
+    `p99 ${formatUsAsMs(h.p99Us)} ms, ${h.errors} errors: ${h.served ? 'SERVED' : `NOT SERVED (${h.reasons.join('; ')})`}`
   );
 }
 

@@ -17,6 +17,7 @@ import { counterDelta } from '../sampling/sampler.js';
 import type { ReportTable, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { distributionDeviation, errorCount, expectedShares, round } from './analysis.js';
 import { checkLoad, connectionsSetting, lbUrl, maxErrorRateSetting, pathSetting, rateSetting, type ScenarioKind } from './shared.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 export const distributionSettings = z.strictObject({
   /** Requests per algorithm (sent at `rate`, so the run lasts requests / rate s). Default 100000. */
@@ -70,7 +71,7 @@ export function backendFamilyCount(stats: Pick<BackendStatsSnapshot, 'requests'>
 /** A backend's `/stats` could not be read, so its own count is unknown (exit 3). */
 export class BackendStatsError extends InvalidRunError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super('LBB_ERR_BACKEND_STATS', message, options);
+    super(ErrorCode.BACKEND_STATS, message, options);
   }
 }
 

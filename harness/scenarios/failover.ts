@@ -17,11 +17,12 @@ import {
   compactTimeline,
   errorCount,
   errorsBetween,
-  formatMs,
+  formatUsAsMs,
   type TimelineEvent,
   type TimelineRow,
 } from './analysis.js';
 import { checkLoad, connectionsSetting, durationSetting, lbUrl, pathSetting, rateSetting, sleep, type ScenarioKind } from './shared.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 export const failoverSettings = z.strictObject({
   /** Steady open-loop rate, requests/s. Default 1000. */
@@ -135,7 +136,7 @@ async function runFailover(ctx: ScenarioContext, s: FailoverSettings): Promise<S
   let recoveredAtMs: number | undefined;
   try {
     await windowStarted(loadPromise, firstBucket);
-    if (loadSettled) throw new InvalidRunError('LBB_ERR_LOAD_ENDED', 'the steady load ended before its measured window started');
+    if (loadSettled) throw new InvalidRunError(ErrorCode.LOAD_ENDED, 'the steady load ended before its measured window started');
     // The first bucket completes one interval into the window.
     const loadEndMs = Date.now() - s.seriesIntervalMs + totalMs;
     await sleep(Math.max(0, s.steadyMs - s.seriesIntervalMs), ctx.signal);
@@ -228,7 +229,7 @@ function timelineTable(rows: readonly TimelineRow[], s: FailoverSettings, victim
     title: `Failover timeline of ${victim} per ${s.seriesIntervalMs} ms (rows near events and errors; full series in the JSON)`,
     columns: ['T(s)', 'REQS', 'ERRORS', 'P99(ms)', 'EVENT'],
     rows: compact.map((r) =>
-      r === 'gap' ? ['...', '', '', '', ''] : [(r.tMs / 1000).toFixed(1), r.requests, r.errors, r.requests ? formatMs(r.p99Us) : '-', r.events.join('; ')],
+      r === 'gap' ? ['...', '', '', '', ''] : [(r.tMs / 1000).toFixed(1), r.requests, r.errors, r.requests ? formatUsAsMs(r.p99Us) : '-', r.events.join('; ')],
     ),
   };
 }

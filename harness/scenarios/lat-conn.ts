@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import type { ReportTable, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import type { LoadResult } from '../engines/engine.js';
-import { errorCount, formatMs, round, usToMs } from './analysis.js';
+import { errorCount, formatUsAsMs, round, usToMs } from './analysis.js';
 import {
   checkLoad,
   checkPeakConnections,
@@ -155,7 +155,7 @@ async function runLatConn(ctx: ScenarioContext, s: LatConnSettings): Promise<Sce
     };
     if (capacityRps !== undefined) level.capacityRps = capacityRps;
     if (capacityMaxConnections !== undefined) level.capacityMaxConnections = capacityMaxConnections;
-    ctx.log(guideRow(String(c), formatMs(level.p99Us), String(level.maxConnections)));
+    ctx.log(guideRow(String(c), formatUsAsMs(level.p99Us), String(level.maxConnections)));
 
     if (s.direct) {
       const direct = await ctx.load(`direct c${c} open-loop`, 'open-loop', { ...spec, url: directUrl(ctx, s.path) });
@@ -223,11 +223,11 @@ function levelTable(levels: readonly LevelResult[], rate: number): ReportTable {
       const fixed = l.runs.find((r) => r.at === 'fixed')!;
       return [
         l.connections,
-        formatMs(l.p99Us),
+        formatUsAsMs(l.p99Us),
         l.maxConnections,
         runLabel(l.judgedAt, l.judgedRateRps),
-        formatMs(fixed.p99Us),
-        l.directP99Us === undefined ? '-' : formatMs(l.directP99Us),
+        formatUsAsMs(fixed.p99Us),
+        l.directP99Us === undefined ? '-' : formatUsAsMs(l.directP99Us),
         l.directP99Us ? (fixed.p99Us / l.directP99Us).toFixed(2) : '-',
         l.capacityRps === undefined ? '-' : formatRate(l.capacityRps),
       ];
@@ -241,7 +241,7 @@ function runTable(levels: readonly LevelResult[]): ReportTable {
     title: 'Latency vs connections: every open-loop run',
     columns: ['CONN', 'MEASURED_AT', 'ACHIEVED(req/s)', 'P50(ms)', 'P99(ms)', 'MAX_CONN', 'ERRORS', 'JUDGED'],
     rows: levels.flatMap((l) =>
-      l.runs.map((r) => [l.connections, runLabel(r.at, r.offeredRps), formatRate(r.achievedRps), formatMs(r.p50Us), formatMs(r.p99Us), r.maxConnections, r.errors, r.at === l.judgedAt ? 'yes' : '-']),
+      l.runs.map((r) => [l.connections, runLabel(r.at, r.offeredRps), formatRate(r.achievedRps), formatUsAsMs(r.p50Us), formatUsAsMs(r.p99Us), r.maxConnections, r.errors, r.at === l.judgedAt ? 'yes' : '-']),
     ),
   };
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { LatencySummary, LoadResult } from '../engines/engine.js';
 import { decodeHistogram, percentileSpectrum } from '../result/histogram.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
-import { formatMs, round, usToMs } from './analysis.js';
+import { formatUsAsMs, round, usToMs } from './analysis.js';
 import { checkLoad, connectionsSetting, directUrl, durationSetting, lbUrl, maxErrorRateSetting, pathSetting, rateSetting, type ScenarioKind, warmupSetting } from './shared.js';
 
 export const latencyPercentilesSettings = z.strictObject({
@@ -60,8 +60,8 @@ async function runLatencyPercentiles(ctx: ScenarioContext, s: LatencyPercentiles
   }
   if (direct && direct.latency.p99Us > 0) metrics['p99_ratio'] = round(lb.latency.p99Us / direct.latency.p99Us);
   ctx.log(
-    `p99: ${formatMs(lb.latency.p99Us)} ms` +
-      (direct ? ` (direct ${formatMs(direct.latency.p99Us)} ms, ratio ${metrics['p99_ratio'] ?? '-'})` : '') +
+    `p99: ${formatUsAsMs(lb.latency.p99Us)} ms` +
+      (direct ? ` (direct ${formatUsAsMs(direct.latency.p99Us)} ms, ratio ${metrics['p99_ratio'] ?? '-'})` : '') +
       ` at ${s.rate} req/s over ${s.connections} connections, ${lb.latency.count} samples`,
   );
 
@@ -73,8 +73,8 @@ async function runLatencyPercentiles(ctx: ScenarioContext, s: LatencyPercentiles
         columns: ['PERCENTILE', 'LB(ms)', ...(direct ? ['DIRECT(ms)', 'RATIO'] : [])],
         rows: PERCENTILES.map(([label, , field]) => [
           label,
-          formatMs(lb.latency[field]),
-          ...(direct ? [formatMs(direct.latency[field]), direct.latency[field] > 0 ? (lb.latency[field] / direct.latency[field]).toFixed(2) : '-'] : []),
+          formatUsAsMs(lb.latency[field]),
+          ...(direct ? [formatUsAsMs(direct.latency[field]), direct.latency[field] > 0 ? (lb.latency[field] / direct.latency[field]).toFixed(2) : '-'] : []),
         ]),
       },
     ],

@@ -6,7 +6,7 @@
  * within the allowance. Pure; the connections runner feeds it load results.
  */
 import type { LoadResult } from '../engines/engine.js';
-import { errorCount, errorRateWithDropped, formatMs } from './analysis.js';
+import { errorCount, errorRateWithDropped, formatUsAsMs } from './analysis.js';
 
 /** The bounds a held level must meet to count as served. */
 export interface ServedBounds {
@@ -39,7 +39,7 @@ export function judgeServedLevel(level: number, r: Pick<LoadResult, 'connections
   const errors = errorCount(r) + dropped;
   const rate = errorRateWithDropped(r);
   if (r.latency.count === 0) reasons.push('no request was answered');
-  else if (r.latency.p99Us / 1000 > b.maxP99Ms) reasons.push(`p99 ${formatMs(r.latency.p99Us)} ms > ${b.maxP99Ms} ms`);
+  else if (r.latency.p99Us / 1000 > b.maxP99Ms) reasons.push(`p99 ${formatUsAsMs(r.latency.p99Us)} ms > ${b.maxP99Ms} ms`);
   if (rate > b.maxErrorRate) {
     reasons.push(`${errors} errors${dropped ? ` (${dropped} sends dropped)` : ''} = ${(rate * 100).toFixed(2)}% > ${(b.maxErrorRate * 100).toFixed(2)}% allowed`);
   }

@@ -12,6 +12,7 @@ import { readProcStat } from '../sampling/proc-stats.js';
 import type { EngineName, LoadResult } from '../engines/engine.js';
 import type { SamplingData, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { errorCount, errorRate, peakGauge, type RssSample } from './analysis.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 /**
  * One kind of scenario: how its settings are validated, how it runs and
@@ -66,7 +67,7 @@ export function baselineBackend(ctx: ScenarioContext): { name: string; url: stri
   const url = first === undefined ? undefined : ctx.services.backends.get(first);
   if (first !== undefined && url !== undefined) return { name: first, url };
   const [name, anyUrl] = [...ctx.services.backends.entries()][0] ?? [];
-  if (name === undefined || anyUrl === undefined) throw new InvalidRunError('LBB_ERR_NO_BACKEND', 'no backend is running for the direct baseline');
+  if (name === undefined || anyUrl === undefined) throw new InvalidRunError(ErrorCode.NO_BACKEND, 'no backend is running for the direct baseline');
   return { name, url: anyUrl };
 }
 

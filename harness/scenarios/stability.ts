@@ -13,7 +13,7 @@ import { MetricName } from '../../common/metric-names.js';
 import type { EngineName } from '../engines/engine.js';
 import { counterDelta } from '../sampling/sampler.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
-import { BYTES_PER_MB, errorCount, errorRate, formatMs, p99DriftRatio, round, rssSlopeMbPerMin, usToMs } from './analysis.js';
+import { BYTES_PER_MB, errorCount, errorRate, formatUsAsMs, p99DriftRatio, round, rssSlopeMbPerMin, usToMs } from './analysis.js';
 import {
   checkLoad,
   checkPeakConnections,
@@ -99,7 +99,7 @@ async function runStability(ctx: ScenarioContext, s: StabilitySettings): Promise
   };
   if (slope !== undefined) metrics['rss_slope_mb_per_min'] = round(slope, 2);
   if (drift !== undefined) metrics['p99_drift_ratio'] = round(drift);
-  ctx.log(`${r.requests} requests (${Math.round(r.achievedRate)} req/s), ${errorCount(r)} errors (rate ${(rate * 100).toFixed(3)}%), p99 ${formatMs(r.latency.p99Us)} ms over ${Math.round(r.durationMs / 1000)}s`);
+  ctx.log(`${r.requests} requests (${Math.round(r.achievedRate)} req/s), ${errorCount(r)} errors (rate ${(rate * 100).toFixed(3)}%), p99 ${formatUsAsMs(r.latency.p99Us)} ms over ${Math.round(r.durationMs / 1000)}s`);
   ctx.log(`p99 drift (last third / first third): ${drift === undefined ? '-' : drift.toFixed(2)}; RSS slope: ${slope === undefined ? '-' : `${slope.toFixed(2)} MB/min`}; worker restarts: ${restarts}`);
 
   // RSS at the end of each interval (the last sample taken before it ended).
@@ -118,7 +118,7 @@ async function runStability(ctx: ScenarioContext, s: StabilitySettings): Promise
           (b.tMs / 1000).toFixed(0),
           b.requests,
           b.errors,
-          b.requests ? formatMs(b.p99Us) : '-',
+          b.requests ? formatUsAsMs(b.p99Us) : '-',
           rssAt(r.startedAtMs + b.tMs + r.seriesIntervalMs),
         ]),
       },

@@ -15,7 +15,7 @@ import { MetricName } from '../../common/metric-names.js';
 import type { EngineName, LoadResult, LoadSpec } from '../engines/engine.js';
 import { counterDelta } from '../sampling/sampler.js';
 import type { PromSnapshot, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
-import { BYTES_PER_GB, formatMs, percentDifference, round } from './analysis.js';
+import { BYTES_PER_GB, formatUsAsMs, percentDifference, round } from './analysis.js';
 import {
   checkLoad,
   closedEngineSetting,
@@ -114,7 +114,7 @@ async function runThroughput(ctx: ScenarioContext, s: ThroughputSettings): Promi
     formatRate(r.achievedRate),
     clientBytes,
     prom ?? '-',
-    formatMs(r.latency.p99Us),
+    formatUsAsMs(r.latency.p99Us),
     `${Math.round(r.generator.cpuPercent)}%`,
   ];
   return {

@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import { InvalidRunError } from '../../common/errors.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 /** A port a service is about to bind, with who wants it (for messages). */
 export interface PortClaim {
@@ -43,7 +44,7 @@ export function findFreePort(host = '127.0.0.1'): Promise<number> {
     const server = net.createServer();
     server.unref();
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new InvalidRunError('LBB_ERR_BIND', `cannot bind ${host} to pick a free port: ${err.code ?? err.message}`, { cause: err })),
+      reject(new InvalidRunError(ErrorCode.BIND, `cannot bind ${host} to pick a free port: ${err.code ?? err.message}`, { cause: err })),
     );
     server.listen({ port: 0, host, exclusive: true }, () => {
       const { port } = server.address() as net.AddressInfo;
@@ -69,7 +70,7 @@ export async function assertPortsFree(claims: readonly PortClaim[]): Promise<voi
   if (busy.length === 0) return;
   const list = busy.map((c) => `${c.port} (${c.owner})`).join(', ');
   throw new InvalidRunError(
-    'LBB_ERR_PORT_BUSY',
+    ErrorCode.PORT_BUSY,
     `port${busy.length > 1 ? 's' : ''} already in use: ${list}. Stop what listens there (e.g. \`ss -ltnp 'sport = :${busy[0]!.port}'\`), ` +
       'change the ports in the config, or use --attach to run against services that are already running',
   );

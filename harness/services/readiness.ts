@@ -7,6 +7,7 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidRunError } from '../../common/errors.js';
 import type { ExitInfo, ManagedChild } from './managed-child.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 /** Period of readiness probes while waiting for a service, ms. */
 export const PROBE_INTERVAL_MS = 50;
@@ -67,7 +68,7 @@ export async function waitUntil(ready: () => Promise<boolean>, opts: WaitOptions
     if (exit && opts.child) throw await startFailure(opts.child, opts.what, exitText(exit));
     if (Date.now() - started >= opts.deadlineMs) {
       if (opts.child) throw await startFailure(opts.child, opts.what, `did not answer within ${opts.deadlineMs} ms (harness.startTimeoutMs)`);
-      throw new InvalidRunError('LBB_ERR_SERVICE_START', `${opts.what} did not answer within ${opts.deadlineMs} ms`);
+      throw new InvalidRunError(ErrorCode.SERVICE_START, `${opts.what} did not answer within ${opts.deadlineMs} ms`);
     }
     await Promise.race([sleep(PROBE_INTERVAL_MS), exited]);
   }
@@ -81,9 +82,9 @@ async function startFailure(child: ManagedChild, what: string, reason: string): 
   await child.settleOutput();
   const tail = child.stderrTail.toArray();
   const detail = tail.length ? `; its last stderr lines:\n${tail.map((l) => `  ${child.name} | ${l}`).join('\n')}` : '';
-  return new InvalidRunError('LBB_ERR_SERVICE_START', `${what} (pid ${child.pid}) ${reason}${detail}`);
+  return new InvalidRunError(ErrorCode.SERVICE_START, `${what} (pid ${child.pid}) ${reason}${detail}`);
 }
 
 function interrupted(what: string): InvalidRunError {
-  return new InvalidRunError('LBB_ERR_INTERRUPTED', `interrupted while waiting for ${what}`);
+  return new InvalidRunError(ErrorCode.INTERRUPTED, `interrupted while waiting for ${what}`);
 }

@@ -8,6 +8,7 @@ import { createPowerOfTwoChoices } from './power-of-two-choices.js';
 import { createRandom } from './random.js';
 import { createRoundRobin } from './round-robin.js';
 import { createWeightedRoundRobin } from './weighted-round-robin.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 export type { Balancer, BalancerBackend, BalancerFactory, BalancerOptions, PickContext } from './balancer.js';
 
@@ -32,13 +33,13 @@ export const BALANCERS: Readonly<Record<AlgorithmName, BalancerFactory>> = Objec
 export function createBalancer(name: AlgorithmName, backends: readonly BalancerBackend[], options: BalancerOptions = {}): Balancer {
   const factory = Object.hasOwn(BALANCERS, name) ? BALANCERS[name] : undefined;
   if (factory === undefined) {
-    throw new LbbenchError('LBB_ERR_UNKNOWN_ALGORITHM', `unknown balancing algorithm ${JSON.stringify(name)}; expected one of ${Object.keys(BALANCERS).join(', ')}`, {
+    throw new LbbenchError(ErrorCode.UNKNOWN_ALGORITHM, `unknown balancing algorithm ${JSON.stringify(name)}; expected one of ${Object.keys(BALANCERS).join(', ')}`, {
       exitCode: ExitCode.BAD_INPUT,
     });
   }
   for (const b of backends) {
     if (!Number.isInteger(b.weight) || b.weight < 1) {
-      throw new LbbenchError('LBB_ERR_BAD_BACKEND', `backend ${b.name}: weight ${b.weight} is not an integer >= 1`, {
+      throw new LbbenchError(ErrorCode.BAD_BACKEND, `backend ${b.name}: weight ${b.weight} is not an integer >= 1`, {
         exitCode: ExitCode.BAD_INPUT,
       });
     }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { LbbenchError } from '../../common/errors.js';
 import { ExitCode } from '../../common/exit-codes.js';
+import { ErrorCode } from '../../common/error-codes.js';
 
 /** One backend to check. */
 export interface ActiveCheckTarget {
@@ -67,7 +68,7 @@ export class ActiveChecker {
       try {
         u = new URL(t.url);
       } catch (cause) {
-        throw new LbbenchError('LBB_ERR_BAD_BACKEND', `health check target ${JSON.stringify(t.url)} is not a URL`, {
+        throw new LbbenchError(ErrorCode.BAD_BACKEND, `health check target ${JSON.stringify(t.url)} is not a URL`, {
           cause,
           exitCode: ExitCode.BAD_INPUT,
         });

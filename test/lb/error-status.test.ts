@@ -11,15 +11,15 @@ describe('classifyUpstreamError', () => {
   const table: [code: string, status: number, kind: string, retry: string | null, neverReached: boolean, passive: boolean][] = [
     ['ECONNREFUSED', 502, 'connect', 'connect', true, true],
     ['EHOSTUNREACH', 502, 'connect', 'connect', true, false],
-    ['LB_ERR_CONNECT_TIMEOUT', 504, 'timeout', 'timeout', true, false],
-    ['LB_ERR_HEADERS_TIMEOUT', 504, 'timeout', 'timeout', false, false],
-    ['LB_ERR_BODY_TIMEOUT', 504, 'timeout', 'timeout', false, false],
+    ['LBB_ERR_CONNECT_TIMEOUT', 504, 'timeout', 'timeout', true, false],
+    ['LBB_ERR_HEADERS_TIMEOUT', 504, 'timeout', 'timeout', false, false],
+    ['LBB_ERR_BODY_TIMEOUT', 504, 'timeout', 'timeout', false, false],
     ['ECONNRESET', 502, 'upstream_reset', 'upstream_reset', false, true],
-    ['LB_ERR_UPSTREAM_CLOSED', 502, 'upstream_reset', 'upstream_reset', false, true],
-    ['LB_ERR_POOL_CLOSED', 502, 'connect', 'closed', true, false],
+    ['LBB_ERR_UPSTREAM_CLOSED', 502, 'upstream_reset', 'upstream_reset', false, true],
+    ['LBB_ERR_POOL_CLOSED', 502, 'connect', 'closed', true, false],
     ['HPE_UNEXPECTED_CONTENT_LENGTH', 502, 'bad_response', 'bad_response', false, false],
     ['HPE_HEADER_OVERFLOW', 502, 'bad_response', 'bad_response', false, false],
-    ['LB_ERR_UPSTREAM_UNSOLICITED', 502, 'bad_response', 'bad_response', false, false],
+    ['LBB_ERR_UPSTREAM_UNSOLICITED', 502, 'bad_response', 'bad_response', false, false],
     ['ERR_INVALID_CHAR', 502, 'bad_response', 'bad_response', false, false],
   ];
   for (const [code, status, kind, retry, neverReached, passive] of table) {

@@ -9,6 +9,7 @@ import { netConnectionFactory } from './net-transport.js';
 import type { ChildMessage, GeneratorSpec, ParentMessage } from './protocol.js';
 import type { ConnectionFactory, RequestTemplate } from './transport.js';
 import { undiciConnectionFactory } from './undici-transport.js';
+import type { ErrorCodeValue } from '../../../common/error-codes.js';
 
 let generator: Generator | undefined;
 
@@ -16,7 +17,7 @@ function send(msg: ChildMessage): void {
   if (process.connected) process.send!(msg);
 }
 
-function fatal(code: string, err: unknown): void {
+function fatal(code: ErrorCodeValue, err: unknown): void {
   send({ type: 'fatal', code, message: err instanceof Error ? err.message : String(err) });
   generator?.stop();
   setTimeout(() => process.exit(1), 50).unref();

@@ -11,6 +11,7 @@
  */
 
 import type { LoadResult } from '../engine.js';
+import type { ErrorCodeValue } from '../../../common/error-codes.js';
 
 /** How a generator connects and sends. `net`: raw sockets and a minimal
  * HTTP/1.1 parser (the default: about 1.6x less CPU per request than undici
@@ -128,4 +129,4 @@ export type ChildMessage =
   | { type: 'ready'; connectionsEstablished: number; connectRampMs: number }
   | { type: 'bucket'; bucket: BucketReport }
   | { type: 'done'; report: GeneratorReport }
-  | { type: 'fatal'; code: string; message: string };
+  | { type: 'fatal'; code: ErrorCodeValue; message: string };

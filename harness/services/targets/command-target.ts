@@ -22,6 +22,7 @@ import { HaproxyExporterAdapter, HAPROXY_MISSING } from './haproxy-target.js';
 import { NGINX_MISSING, StubStatusAdapter } from './nginx-target.js';
 import { lbBaseUrl, waitUntilProxying } from './target-helpers.js';
 import type { Availability, RenderedConfig, TargetHost, TargetMetrics } from './target.js';
+import { ErrorCode } from '../../../common/error-codes.js';
 
 /** Substitutes `{config}`, `{port}`, `{metricsPort}`, `{dir}` in `text`. */
 export function substitutePlaceholders(text: string, values: Readonly<Record<string, string>>): string {
@@ -86,7 +87,7 @@ export class CommandTarget extends ForeignTarget {
       try {
         text = substitutePlaceholders(readFileSync(this.decl.configTemplate, 'utf8'), values);
       } catch (err) {
-        throw new InvalidRunError('LBB_ERR_SERVICE_START', `target ${this.name}: cannot read configTemplate ${this.decl.configTemplate}: ${(err as Error).message}`, { cause: err });
+        throw new InvalidRunError(ErrorCode.SERVICE_START, `target ${this.name}: cannot read configTemplate ${this.decl.configTemplate}: ${(err as Error).message}`, { cause: err });
       }
     } else {
       text = `# Effective balancer config written by the lbbench harness for target ${this.name}.\n${stringify({ lb })}`;
@@ -130,6 +131,6 @@ export class CommandTarget extends ForeignTarget {
 /** `host:port` (IPv6 in brackets) into its parts. */
 export function splitHostPort(text: string): [string, number] {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text);
-  if (!m) throw new InvalidRunError('LBB_ERR_SERVICE_START', `expected host:port, got "${text}"`);
+  if (!m) throw new InvalidRunError(ErrorCode.SERVICE_START, `expected host:port, got "${text}"`);
   return [m[1]!, Number(m[2])];
 }

@@ -6,6 +6,7 @@
 import { LbbenchError } from '../../../common/errors.js';
 import type { ManagedServices } from '../services.js';
 import type { Target } from './target.js';
+import { ErrorCode } from '../../../common/error-codes.js';
 
 /** Versions of targets, looked up once per run. */
 const versions = new WeakMap<Target, Promise<string | undefined>>();
@@ -30,7 +31,7 @@ export async function useTarget(
     await services.switchTarget(target);
     return { ok: true, ...v };
   } catch (err) {
-    if (err instanceof LbbenchError && err.code === 'LBB_ERR_INTERRUPTED') throw err;
+    if (err instanceof LbbenchError && err.code === ErrorCode.INTERRUPTED) throw err;
     const reason = err instanceof Error ? err.message : String(err);
     out(`target ${target.name} did not start: ${reason}\n`);
     return { ok: false, reason, ...v };
