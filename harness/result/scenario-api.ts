@@ -8,9 +8,19 @@
 import type { LbbenchConfig, LbConfig, ThresholdConfig } from '../../common/config.js';
 import type { DeepPartial } from '../../common/objects.js';
 import type { EngineName, LoadEngine, LoadResult, LoadSpec } from '../engines/engine.js';
-import type { TargetSummary } from '../services/targets/target.js';
 
-export type { TargetSummary } from '../services/targets/target.js';
+/** Kinds of target; `name` is free, `kind` says what runs. */
+export type TargetKind = 'lbbench' | 'nginx' | 'haproxy' | 'command' | 'attach';
+
+/** A target as recorded in the result JSON (`RunResult.targets`). */
+export interface TargetSummary {
+  name: string;
+  kind: TargetKind;
+  /** The program's version, e.g. `nginx/1.22.1`, when known. */
+  version?: string;
+  /** What the report must say about it, e.g. that nginx open source has passive health checks only. */
+  notes: string[];
+}
 
 /** A text table as data; rendered to the terminal (cli-table3) and Markdown. */
 export interface ReportTable {

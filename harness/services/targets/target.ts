@@ -5,24 +5,14 @@
  * target the effective `lb` section (ports resolved, backends' actual URLs,
  * a scenario's overrides merged); the target renders its configuration
  * from it, starts, answers when ready, exposes metrics under lbbench's
- * names (DESIGN.md) and stops without leaving a process behind.
+ * names (README, "Metrics") and stops without leaving a process behind.
  */
 import type { HarnessConfig, LbConfig } from '../../../common/config.js';
 import type { ManagedChild, ManagedChildOptions } from '../managed-child.js';
+import type { TargetKind } from '../../result/scenario-api.js';
 import type { MetricsAdapter } from './metrics-bridge.js';
 
-/** Kinds of target; `name` is free, `kind` says what runs. */
-export type TargetKind = 'lbbench' | 'nginx' | 'haproxy' | 'command' | 'attach';
-
-/** A target as recorded in the result JSON (`RunResult.targets`). */
-export interface TargetSummary {
-  name: string;
-  kind: TargetKind;
-  /** The program's version, e.g. `nginx/1.22.1`, when known. */
-  version?: string;
-  /** What the report must say about it, e.g. that nginx open source has passive health checks only. */
-  notes: string[];
-}
+export type { TargetKind, TargetSummary } from '../../result/scenario-api.js';
 
 /** Whether a target can run on this machine. */
 export type Availability = { ok: true; version?: string } | { ok: false; reason: string; hint: string };
