@@ -333,7 +333,7 @@ export function parseConfigText(file: string, text: string): LbbenchConfig {
 const SOURCES = new WeakMap<LbbenchConfig, YamlSource>();
 
 /** Validates an already-parsed YAML source. */
-export function validateConfigSource(source: YamlSource): LbbenchConfig {
+function validateConfigSource(source: YamlSource): LbbenchConfig {
   const config = deepFreeze(validateYaml(source, ConfigSchema));
   SOURCES.set(config, source);
   return config;

@@ -1,6 +1,6 @@
 /**
  * Names of the balancer's Prometheus metrics. These are a contract
- * (DESIGN.md): the harness scrapes them and users build dashboards on them.
+ * (README, "Metrics"): the harness scrapes them and users build dashboards on them.
  */
 export const MetricName = {
   /** gauge: open client connections, summed over workers. */

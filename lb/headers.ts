@@ -21,8 +21,7 @@ export interface RequestHeaderInfo {
   hasHost: boolean;
 }
 
-/** Fields that never travel past this hop (lower case). `expect` is here
- * because Node already answered `100 Continue` to the client. */
+/** Fields that never travel past this hop (lower case). */
 function isHopByHop(lower: string): boolean {
   switch (lower) {
     case 'connection':

@@ -74,18 +74,16 @@ export async function planScenarios(opts: PlanOptions): Promise<PlannedScenario[
 
 /**
  * The engine `name`, configured from `config`; throws UsageError (exit 2)
- * when it is unknown or not available on this machine.
+ * when it is unknown or not available on this machine (getEngine checks
+ * both, with the install hint).
  */
 export async function requireEngine(name: string, config: LbbenchConfig): Promise<LoadEngine> {
-  let engine: LoadEngine;
   try {
-    engine = await getEngine(name, { generatorCpuLimitPercent: config.harness.generatorCpuLimitPercent });
+    return await getEngine(name, { generatorCpuLimitPercent: config.harness.generatorCpuLimitPercent });
   } catch (err) {
     if (err instanceof LbbenchError) throw err;
     throw new UsageError(`engine "${name}": ${(err as Error).message}`, { cause: err });
   }
-  if (!(await engine.available())) throw new UsageError(`engine "${name}" is not available on this machine (wrk needs the wrk binary on PATH)`);
-  return engine;
 }
 
 /**

@@ -9,7 +9,7 @@
  * backend under the same steady load (the baseline).
  *
  * Why it matters: a Node balancer accepts one connection per event-loop
- * turn of a busy worker (DESIGN.md), so a storm can take seconds, which no
+ * turn of a busy worker (libuv >= 1.45; README, "The balancer": Workers), so a storm can take seconds, which no
  * test that connects before its measured window can see.
  */
 import { z } from 'zod';

@@ -32,11 +32,6 @@ export function probePort(port: number, host = '0.0.0.0'): Promise<'free' | 'bus
   });
 }
 
-/** True when `host:port` can be bound now (see probePort). */
-export async function isPortFree(port: number, host = '0.0.0.0'): Promise<boolean> {
-  return (await probePort(port, host)) === 'free';
-}
-
 /** A port the kernel considers free on `host` right now (listen on 0, close).
  * Rejects with InvalidRunError (`LBB_ERR_BIND`) when `host` cannot be bound. */
 export function findFreePort(host = '127.0.0.1'): Promise<number> {

@@ -85,8 +85,6 @@ export interface ManagedServices extends Services {
   targetSummary(): TargetSummary;
   /** lbbench metric names the current target cannot provide, with the reason. */
   missingMetrics(): Readonly<Record<string, string>>;
-  /** Services that exited on their own, in order, since start. */
-  unexpectedExits(): ServiceExit[];
   /** Calls `listener` on every unexpected exit; returns an unsubscribe. */
   onUnexpectedExit(listener: (exit: ServiceExit) => void): () => void;
   /** SIGTERM to every child, SIGKILL after STOP_GRACE_MS, resolves when all
@@ -420,9 +418,6 @@ class Orchestrator {
         self.requireManagedTarget('restartBalancer');
         await self.target.stop();
         await self.startTarget(overrides);
-      },
-      unexpectedExits(): ServiceExit[] {
-        return [...self.exits];
       },
       onUnexpectedExit(listener: (e: ServiceExit) => void): () => void {
         self.exitListeners.add(listener);

@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isPortFree } from '../../harness/services/ports.js';
+import { isPortFree } from '../port-free.js';
 import { readProcStat } from '../../harness/sampling/proc-stats.js';
 import { FIXTURE_CONFIG, startCli } from './helpers.js';
 

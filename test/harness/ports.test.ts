@@ -2,7 +2,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { InvalidRunError } from '../../common/errors.js';
-import { assertPortsFree, connectHost, findFreePort, isLoopbackHost, isPortFree, probePort } from '../../harness/services/ports.js';
+import { assertPortsFree, connectHost, findFreePort, isLoopbackHost, probePort } from '../../harness/services/ports.js';
+import { isPortFree } from '../port-free.js';
 
 function listen(host = '127.0.0.1'): Promise<net.Server> {
   return new Promise((resolve) => {

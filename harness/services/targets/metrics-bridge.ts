@@ -13,7 +13,7 @@ import type { PromSample } from '../../result/scenario-api.js';
 
 /** Maps what a target exposes onto lbbench's metric names. */
 export interface MetricsAdapter {
-  /** One scrape, as samples named as in DESIGN.md (`lb_requests_total{backend,code}`, ...).
+  /** One scrape, as samples named as in README's "Metrics" (`lb_requests_total{backend,code}`, ...).
    * Rejects when the target's own endpoint does not answer. */
   collect(signal: AbortSignal): Promise<PromSample[]>;
 }

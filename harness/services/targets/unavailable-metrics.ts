@@ -1,6 +1,6 @@
 /**
  * Which scenario metrics a target cannot provide. Scenarios compute some
- * of their figures from the balancer's own metrics (DESIGN.md names); when
+ * of their figures from the balancer's own metrics (README's "Metrics" names); when
  * the target under test does not expose one of those (nginx open source has
  * no health gauge), the figures built on it mean nothing, so they are taken
  * out of `metrics` and listed in `ScenarioOutcome.unavailable` with the
