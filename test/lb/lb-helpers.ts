@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { LbConfigSchema, type LbConfig } from '../../common/config.js';
 import { parsePrometheusText, sumSamples } from '../../harness/sampling/prom-text.js';
 import { setLogSink } from '../../lb/log.js';
+import { waitFor } from '../wait-for.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -133,15 +134,7 @@ export async function scrape(metricsPort: number): Promise<{ text: string; get(n
   return { text: res.body, get: (name, labels = {}) => sumSamples(samples, name, labels) };
 }
 
-/** Polls `cond` every `stepMs` until true or `timeoutMs`; returns elapsed ms or -1. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 20): Promise<number> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (await cond()) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return (await cond()) ? Date.now() - t0 : -1;
-}
+export { waitFor };
 
 /** A balancer running `runBalancer` in a child process (real cluster, real signals). */
 export interface LbProcess {
@@ -164,9 +157,10 @@ export async function spawnBalancer(configPath: string, timeoutMs = 15_000): Pro
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  const ok = await waitFor(() => /listening on http:\/\/\S+:(\d+) \(metrics http:\/\/\S+:(\d+)/.test(stderr) || child.exitCode !== null, timeoutMs, 25);
+  // A timeout is reported below, with the log, after the child is killed.
+  await waitFor(() => /listening on http:\/\/\S+:(\d+) \(metrics http:\/\/\S+:(\d+)/.test(stderr) || child.exitCode !== null, timeoutMs, 25).catch(() => undefined);
   const m = /listening on http:\/\/\S+:(\d+) \(metrics http:\/\/\S+:(\d+)/.exec(stderr);
-  if (ok < 0 || !m) {
+  if (!m) {
     child.kill('SIGKILL');
     throw new Error(`balancer did not start: ${stderr}`);
   }

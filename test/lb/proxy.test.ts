@@ -142,18 +142,17 @@ describe('forwarding', () => {
 });
 
 describe('status mapping and retries', () => {
-  it('503 with a clear body, fast, when no backend is healthy; 502 when all refuse', async (t) => {
+  it('503 with a clear body and no connect attempt when no backend is healthy; 502 when all refuse', async (t) => {
     const lb = await balancerFor(t, [
       { name: 'x', url: `http://127.0.0.1:${await closedPort()}` },
       { name: 'y', url: `http://127.0.0.1:${await closedPort()}` },
     ]);
     const first = await httpRequest(`http://127.0.0.1:${lb.port}/`);
     assert.equal(first.status, 502);
-    const t0 = Date.now();
     const second = await httpRequest(`http://127.0.0.1:${lb.port}/`);
     assert.equal(second.status, 503);
     assert.match(second.body, /no healthy backend/);
-    assert.ok(Date.now() - t0 < 1_000);
+    // Answered without trying a backend: the one retry below is the first request's.
     const m = await scrape(lb.metricsPort);
     assert.equal(m.get(MetricName.backendHealth, { backend: 'x' }), 0);
     assert.equal(m.get(MetricName.errors, { kind: 'no_backend' }), 1);
@@ -240,8 +239,7 @@ describe('health', () => {
     assert.equal((await scrape(lb.metricsPort)).get(MetricName.backendHealth, { backend: 'a' }), 0);
     const hitsB = b.hits;
     await a.restart();
-    const ms = await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.backendHealth, { backend: 'a' }) === 1, 3_000, 25);
-    assert.ok(ms >= 0, 'backend came back');
+    await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.backendHealth, { backend: 'a' }) === 1, 10_000, { stepMs: 25, what: 'backend a back up' });
     assert.ok(b.hits >= hitsB);
     const m = await scrape(lb.metricsPort);
     assert.ok(m.get(MetricName.healthChecks, { backend: 'a', result: 'success' }) >= 2);
@@ -261,9 +259,9 @@ describe('client abort', () => {
     t.after(() => hang.close());
     const lb = await balancerFor(t, [hang]);
     const s = net.connect(lb.port, '127.0.0.1', () => s.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n'));
-    await waitFor(() => hang.hits === 1, 2_000);
+    await waitFor(() => hang.hits === 1, 10_000, { what: 'the request at the backend' });
     s.destroy();
-    assert.ok((await waitFor(() => upstreamClosed, 2_000)) >= 0, 'upstream socket closed');
+    await waitFor(() => upstreamClosed, 10_000, { what: 'the upstream socket to close after the client went away' });
     const m = await scrape(lb.metricsPort);
     assert.equal(m.get(MetricName.errors, { kind: 'client_abort' }), 1);
     assert.equal(m.get(MetricName.backendActiveRequests, { backend: 'hang' }), 0);

@@ -18,6 +18,8 @@ import { startServices, type ManagedServices } from '../../harness/services/serv
 import { createTarget } from '../../harness/services/targets/index.js';
 import type { BackendStatsSnapshot } from '../../backend/stats.js';
 import { skipWithout } from './target-helpers.js';
+import { waitFor } from '../wait-for.js';
+import { itemAt, valueAt } from '../../common/checked.js';
 
 const WEIGHTED = `
 lb:
@@ -62,7 +64,7 @@ async function sharesThrough(services: ManagedServices, n: number): Promise<Reco
 function assertWeightedShares(shares: Record<string, number>): void {
   const expected: Record<string, number> = { 'backend-a': 0.5, 'backend-b': 0.3, 'backend-c': 0.2 };
   for (const [name, want] of Object.entries(expected)) {
-    assert.ok(Math.abs(shares[name]! - want) <= 0.05, `${name}: share ${shares[name]} (expected ${want}): ${JSON.stringify(shares)}`);
+    assert.ok(Math.abs(valueAt(shares, name, `the share of ${name}`) - want) <= 0.05, `${name}: share ${shares[name]} (expected ${want}): ${JSON.stringify(shares)}`);
   }
 }
 
@@ -74,15 +76,6 @@ async function stopAndCheck(services: ManagedServices): Promise<void> {
   await services.stop();
   for (const pid of pids) assert.equal(readProcStat(pid), undefined, `pid ${pid} still alive`);
   for (const port of ports) assert.equal(await isPortFree(port, '127.0.0.1'), true, `port ${port} still busy`);
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 for (const name of ['nginx', 'haproxy'] as const) {
@@ -98,19 +91,19 @@ for (const name of ['nginx', 'haproxy'] as const) {
         const snap = await scrapeMetrics(services.metricsUrl);
         const perBackend = ['backend-a', 'backend-b', 'backend-c'].map((b) => sumSamples(snap.samples, 'lb_requests_total', { backend: b }));
         // Readiness probes also went through the balancer; the 100 requests are 50/30/20 of the rest.
-        assert.ok(perBackend[0]! >= 50 && perBackend[1]! >= 30 && perBackend[2]! >= 20, `lb_requests_total ${perBackend.join('/')}`);
+        assert.ok(itemAt(perBackend, 0, 'perBackend[0]') >= 50 && itemAt(perBackend, 1, 'perBackend[1]') >= 30 && itemAt(perBackend, 2, 'perBackend[2]') >= 20, `lb_requests_total ${perBackend.join('/')}`);
         assert.ok(snap.samples.some((s) => s.name === 'lb_active_connections'), 'lb_active_connections');
         assert.ok(sumSamples(snap.samples, 'lb_upstream_connects_total') >= 3);
         if (name === 'haproxy') {
           assert.equal(sumSamples(snap.samples, 'lb_backend_health'), 3);
           await services.killBackend('backend-b');
-          await waitFor('HAProxy to mark backend-b down', async () => sumSamples((await scrapeMetrics(services.metricsUrl)).samples, 'lb_backend_health', { backend: 'backend-b' }) === 0);
+          await waitFor(async () => sumSamples((await scrapeMetrics(services.metricsUrl)).samples, 'lb_backend_health', { backend: 'backend-b' }) === 0, 10_000, { stepMs: 100, what: 'HAProxy to mark backend-b down' });
           await services.restartBackend('backend-b');
-          await waitFor('HAProxy to mark backend-b up', async () => sumSamples((await scrapeMetrics(services.metricsUrl)).samples, 'lb_backend_health', { backend: 'backend-b' }) === 1);
+          await waitFor(async () => sumSamples((await scrapeMetrics(services.metricsUrl)).samples, 'lb_backend_health', { backend: 'backend-b' }) === 1, 10_000, { stepMs: 100, what: 'HAProxy to mark backend-b up' });
           assert.deepEqual(services.missingMetrics(), { lb_worker_restarts_total: 'HAProxy runs threads in one process and exposes no worker restarts' });
         } else {
           assert.equal(snap.samples.some((s) => s.name === 'lb_backend_health'), false, 'nginx has no health gauge, so none is invented');
-          assert.match(services.missingMetrics()['lb_backend_health']!, /no health gauge/);
+          assert.match(valueAt(services.missingMetrics(), 'lb_backend_health', 'services.missingMetrics().lb_backend_health'), /no health gauge/);
           assert.match(services.targetSummary().notes.join(' '), /passive health checks only/);
         }
 

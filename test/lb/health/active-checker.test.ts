@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ActiveChecker } from '../../../lb/health/active-checker.js';
+import { waitFor } from '../../wait-for.js';
 
 async function listen(handler: http.RequestListener): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer(handler);
@@ -20,14 +21,6 @@ async function deadUrl(): Promise<string> {
   const { server, url } = await listen(() => {});
   await close(server);
   return url;
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -112,10 +105,13 @@ test('stop() destroys in-flight check sockets and nothing reports after it', asy
     await close(hanging.server);
   });
   checker.start();
-  await waitFor(() => received, 5000);
+  await waitFor(() => received, 5000, { what: 'the check request' });
+  assert.equal(serverSocketClosed, false, 'the hanging check holds its socket until stop()');
   checker.stop();
   assert.equal(checker.running, false);
-  await waitFor(() => serverSocketClosed, 2000);
+  // The check's timeout is 10 s: a socket closed well before that was destroyed by stop().
+  await waitFor(() => serverSocketClosed, 5000, { what: 'stop() to destroy the in-flight check socket' });
+  assert.equal(serverSocketClosed, true);
   await sleep(100);
   assert.equal(reports, 0);
 });
@@ -129,11 +125,14 @@ test('a stopped checker can start again', async (t) => {
     await close(backend.server);
   });
   checker.start();
-  await waitFor(() => reports >= 1, 5000);
+  await waitFor(() => reports >= 1, 5000, { what: 'a first report' });
   checker.stop();
+  assert.equal(checker.running, false);
   const before = reports;
   await sleep(60);
-  assert.equal(reports, before);
+  assert.equal(reports, before, 'no report while stopped');
   checker.start();
-  await waitFor(() => reports > before, 5000);
+  assert.equal(checker.running, true);
+  await waitFor(() => reports > before, 5000, { what: 'a report after the restart' });
+  assert.ok(reports > before, `${reports - before} reports after the restart`);
 });

@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { LbConfigSchema, type LbConfig } from '../../../common/config.js';
 import { HealthRegistry, type HealthChange } from '../../../lb/health/health-registry.js';
+import { waitFor } from '../../wait-for.js';
+import { itemAt } from '../../../common/checked.js';
 
 /** `lb.health` with the schema's defaults (interval 250, timeout 500, rise 2, fall 2), plus overrides. */
 function healthSettings(overrides: Record<string, unknown> = {}): LbConfig['health'] {
@@ -39,21 +40,18 @@ class Backend {
   }
 }
 
+/** A change and how many check results had been reported when it came. */
 interface Seen extends HealthChange {
-  atMs: number;
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  checksSeen: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('defaults: a dead backend is down within 1 s, and up again within 2 s of re-listening', async (t) => {
+test('defaults: a dead backend goes down on its fall-th (2nd) failed check, and up again on its rise-th (2nd) good one', async (t) => {
+  // With the defaults this is down within 1 s (2 x 250 ms) and up within 1 s of re-listening: asserted by
+  // counting checks, which a slow machine cannot make flaky.
+  const { intervalMs, rise, fall } = healthSettings().active;
+  assert.deepEqual({ intervalMs, rise, fall }, { intervalMs: 250, rise: 2, fall: 2 });
   const stable = await new Backend().open();
   const flaky = await new Backend().open();
   const changes: Seen[] = [];
@@ -67,7 +65,7 @@ test('defaults: a dead backend is down within 1 s, and up again within 2 s of re
     (change) => {
       // onChange runs after the state changed, synchronously.
       assert.equal(registry.isUp(change.index), change.up);
-      changes.push({ ...change, atMs: performance.now() });
+      changes.push({ ...change, checksSeen: checks.length });
     },
     (index, ok) => checks.push([index, ok]),
   );
@@ -81,45 +79,47 @@ test('defaults: a dead backend is down within 1 s, and up again within 2 s of re
   assert.equal(changes.length, 0);
   assert.ok(checks.every(([, ok]) => ok));
 
-  const closedAt = performance.now();
   await flaky.close();
   await waitFor(() => changes.length >= 1, 5000);
-  const down = changes[0]!;
+  const down = itemAt(changes, 0, 'changes[0]');
   assert.deepEqual(
     { index: down.index, name: down.name, up: down.up, reason: down.reason, source: down.source },
     { index: 1, name: 'flaky', up: false, reason: 'connect ECONNREFUSED', source: 'active' },
   );
-  assert.ok(down.atMs - closedAt < 1000, `down after ${Math.round(down.atMs - closedAt)}ms`);
+  const flakyResults = (upTo: number) => checks.slice(0, upTo).flatMap(([i, ok]) => (i === 1 ? [ok] : []));
+  assert.deepEqual(flakyResults(down.checksSeen).slice(-3), [true, false, false], 'down on the 2nd failure in a row, not before');
   assert.deepEqual(registry.states(), [true, false]);
   assert.ok(checks.some(([i, ok]) => i === 1 && !ok));
 
-  const reopenedAt = performance.now();
   await flaky.open();
   await waitFor(() => changes.length >= 2, 5000);
-  const up = changes[1]!;
+  const up = itemAt(changes, 1, 'changes[1]');
   assert.deepEqual(
     { index: up.index, up: up.up, reason: up.reason, source: up.source },
     { index: 1, up: true, reason: 'status 200', source: 'active' },
   );
-  assert.ok(up.atMs - reopenedAt < 2000, `up after ${Math.round(up.atMs - reopenedAt)}ms`);
+  assert.deepEqual(flakyResults(up.checksSeen).slice(-3), [false, true, true], 'up on the 2nd success in a row, not before');
   assert.deepEqual(registry.states(), [true, true]);
   assert.equal(changes.length, 2);
 });
 
-test('a backend that is down at start begins up and goes down within 1 s', async (t) => {
+test('a backend that is down at start begins up and goes down on its fall-th (2nd) failed check', async (t) => {
   const dead = await new Backend().open();
   await dead.close();
   const changes: Seen[] = [];
-  const registry = new HealthRegistry([{ name: 'dead', url: dead.url }], healthSettings(), (c) =>
-    changes.push({ ...c, atMs: performance.now() }),
+  const checks: boolean[] = [];
+  const registry = new HealthRegistry(
+    [{ name: 'dead', url: dead.url }],
+    healthSettings(),
+    (c) => changes.push({ ...c, checksSeen: checks.length }),
+    (_i, ok) => checks.push(ok),
   );
   t.after(() => registry.stop());
   assert.equal(registry.isUp(0), true);
-  const startedAt = performance.now();
   registry.start();
-  await waitFor(() => changes.length === 1, 5000);
-  assert.equal(changes[0]!.up, false);
-  assert.ok(changes[0]!.atMs - startedAt < 1000);
+  await waitFor(() => changes.length === 1, 5000, { what: 'the backend to go down' });
+  assert.equal(changes[0]?.up, false);
+  assert.deepEqual(checks.slice(0, changes[0]?.checksSeen), [false, false], 'down after exactly fall (2) failed checks');
 });
 
 test('a hung backend goes down with a timeout reason', async (t) => {
