@@ -8,6 +8,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { BackendState } from './state.js';
+import { itemAt } from '../common/checked.js';
 
 /** Service slots in use and the requests waiting for one. */
 export interface CapacityState {
@@ -67,7 +68,7 @@ function startNext(state: BackendState): void {
   while (cap.head < cap.queue.length) {
     const limit = state.faults.concurrencyLimit;
     if (limit !== 0 && cap.inService >= limit) return;
-    const next = cap.queue[cap.head++]!;
+    const next = itemAt(cap.queue, cap.head++, 'the next waiting request');
     if (cap.head > 1024 && cap.head * 2 > cap.queue.length) {
       cap.queue = cap.queue.slice(cap.head);
       cap.head = 0;

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { readProcStat } from '../harness/sampling/proc-stats.js';
+import { itemAt } from '../common/checked.js';
 
 type Kind = 'bare' | 'backend';
 
@@ -139,8 +140,11 @@ async function main(): Promise<void> {
   );
 }
 
+/** The median; NaN for no values. */
 function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const at = (i: number) => itemAt(sorted, i, 'a sorted sample');
+  return sorted.length % 2 === 1 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
 }

@@ -47,6 +47,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { itemAt } from '../common/checked.js';
 import { findOnPath } from '../harness/engines/wrk.js';
 import { processTree, readProcStat } from '../harness/sampling/proc-stats.js';
 
@@ -100,7 +101,7 @@ function parseOptions(argv: string[]): Options {
   };
   let targets = 'direct,nginx,haproxy,lbbench';
   for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
+    const flag = itemAt(argv, i, 'an argument');
     const value = argv[++i];
     if (value === undefined) usage(`${flag} needs a value`);
     const num = (min: number): number => {
@@ -127,7 +128,7 @@ function parseOptions(argv: string[]): Options {
   }
   for (const t of targets.split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^lbbench:([\w.-]+)=([^@#]+)(?:@([^#]+))?(?:#([\w]+))?$/.exec(t);
-    if (m) o.targets.push({ name: `lbbench:${m[1]}`, kind: 'lbbench', dir: path.resolve(m[2]!), nodeFlags: m[3]?.split(',') ?? [], accept: m[4] });
+    if (m) o.targets.push({ name: `lbbench:${m[1]}`, kind: 'lbbench', dir: path.resolve(itemAt(m, 2, 'the directory of an lbbench:NAME=DIR target')), nodeFlags: m[3]?.split(',') ?? [], accept: m[4] });
     else if (t === 'direct' || t === 'nginx' || t === 'haproxy' || t === 'lbbench') o.targets.push({ name: t, kind: t, dir: t === 'lbbench' ? REPO : undefined });
     else usage(`--targets: unknown target ${JSON.stringify(t)}; expected direct, nginx, haproxy, lbbench or lbbench:LABEL=DIR`);
   }
@@ -301,7 +302,7 @@ function lbbenchConfig(p: Ports, accept: string | undefined): string {
 
 /** Starts the target; resolves its root process and the port to load. */
 async function startTarget(t: TargetSpec, o: Options, p: Ports, tmp: string): Promise<{ child: ChildProcess | null; port: number }> {
-  if (t.kind === 'direct') return { child: null, port: p.backends[0]! };
+  if (t.kind === 'direct') return { child: null, port: itemAt(p.backends, 0, 'the first backend port') };
   const dir = path.join(tmp, t.name.replace(/[^\w.-]/g, '_'));
   mkdirSync(dir, { recursive: true });
   let child: ChildProcess;
@@ -500,16 +501,19 @@ const ROWS: Row[] = [
   { metric: 'rss_kb_per_idle_conn', label: `RSS KB per idle connection (${IDLE_CONNECTIONS})`, higherIsBetter: false, digits: 2 },
 ];
 
+/** The median; NaN for no values. */
 function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  const at = (i: number) => itemAt(s, i, 'a sorted sample');
+  return s.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
 }
 
 function stat(xs: number[], digits: number): string {
   if (xs.length === 0) return '-';
   const f = (x: number) => x.toFixed(digits);
-  return xs.length === 1 ? f(xs[0]!) : `${f(median(xs))} [${f(Math.min(...xs))}-${f(Math.max(...xs))}]`;
+  return xs.length === 1 ? f(itemAt(xs, 0, 'the one sample')) : `${f(median(xs))} [${f(Math.min(...xs))}-${f(Math.max(...xs))}]`;
 }
 
 /** samples[round][target name] */
@@ -519,7 +523,8 @@ function renderTable(o: Options, samples: Record<string, Sample>[]): string {
   const peers = names.filter((n) => n === 'nginx' || n === 'haproxy');
   const ratioCols: [string, string][] = [];
   for (const lb of lbNames) for (const peer of peers) ratioCols.push([lb, peer]);
-  if (lbNames.length === 2) ratioCols.push([lbNames[1]!, lbNames[0]!]);
+  const [lbA, lbB, ...more] = lbNames;
+  if (lbA !== undefined && lbB !== undefined && more.length === 0) ratioCols.push([lbB, lbA]);
   const header = ['measure', ...names, ...ratioCols.map(([a, b]) => `${a} / ${b}`)];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const row of ROWS) {
@@ -575,7 +580,7 @@ async function main(): Promise<void> {
   const deadline = Date.now() + o.maxSeconds * 1000;
   const backends = p.backends.map((port) => startChild(o.node, [path.join(REPO, 'bin/lbbench.js'), 'backend', '--port', String(port), '--host', '127.0.0.1'], `backend ${port}`));
   try {
-    await Promise.all(p.backends.map((port, i) => waitReady(port, `backend ${port}`, backends[i]!)));
+    await Promise.all(p.backends.map((port, i) => waitReady(port, `backend ${port}`, itemAt(backends, i, `the child of backend ${port}`))));
     for (let round = 0; round < o.repeats && !interrupted; round++) {
       const s: Record<string, Sample> = {};
       samples.push(s);

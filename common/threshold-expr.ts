@@ -11,6 +11,8 @@
  * The metric names a field of a scenario's flat `metrics` map. Parsed at
  * validation time, so a malformed threshold fails before any load runs.
  */
+import { itemAt } from './checked.js';
+
 export type ThresholdOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
 
 export interface ThresholdExpr {
@@ -29,7 +31,7 @@ export function parseThresholdExpr(text: string): ThresholdExpr | { error: strin
   if (!m) {
     return { error: `not a threshold expression: expected "<metric> <op> <number>", e.g. "p99_ms < 20"` };
   }
-  return { metric: m[1]!, op: m[2] as ThresholdOp, value: Number(m[3]), source: text.trim() };
+  return { metric: itemAt(m, 1, 'the metric of a matched threshold'), op: m[2] as ThresholdOp, value: Number(m[3]), source: text.trim() };
 }
 
 /** True when `measured` satisfies the expression. */

@@ -4,6 +4,7 @@ import http from 'node:http';
 import { createBackendServer, type BackendServer } from '../../backend/server.js';
 import type { BackendOptions } from '../../backend/options.js';
 import { UsageError } from '../../common/errors.js';
+import { itemAt } from '../../common/checked.js';
 
 /** GET `path`; resolves with the time the answer took, ms. */
 function timedGet(port: number, path = '/echo', signal?: AbortSignal): Promise<number> {
@@ -28,9 +29,9 @@ describe('backend fixed-capacity fault', () => {
     const { server, port } = await start(t, { faults: { concurrencyLimit: 2, serviceTimeMs: 100 } });
     const times = (await Promise.all([1, 2, 3, 4, 5].map(() => timedGet(port)))).sort((a, b) => a - b);
     // Two at a time, 100 ms each: answers come in three waves.
-    assert.ok(times[0]! >= 95, `first answer after ${times[0]} ms`);
-    assert.ok(times[2]! >= 195, `third answer after ${times[2]} ms, before a slot was free`);
-    assert.ok(times[4]! >= 295, `fifth answer after ${times[4]} ms`);
+    assert.ok(itemAt(times, 0, 'times[0]') >= 95, `first answer after ${times[0]} ms`);
+    assert.ok(itemAt(times, 2, 'times[2]') >= 195, `third answer after ${times[2]} ms, before a slot was free`);
+    assert.ok(itemAt(times, 4, 'times[4]') >= 295, `fifth answer after ${times[4]} ms`);
     assert.equal(server.stats.requestsTotal, 5);
     assert.equal(server.faults.concurrencyLimit, 2);
   });

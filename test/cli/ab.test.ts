@@ -39,11 +39,11 @@ test('ab --base HEAD builds the base in a worktree, alternates ABBA, pools the r
   const c = JSON.parse(readFileSync(path.join(reports, 'comparison.json'), 'utf8')) as Comparison;
   assert.equal(c.base.gitCommit, headSha);
   assert.equal(c.metrics.length, 1);
-  assert.equal(c.metrics[0]!.metric, 'p50_ms');
+  assert.equal(c.metrics[0]?.metric, 'p50_ms');
   if (r.code === 0) {
-    assert.equal(c.metrics[0]!.baseSamples.length, 4);
-    assert.equal(c.metrics[0]!.headSamples.length, 4);
-    assert.ok(c.metrics[0]!.ciLowPct !== undefined, '4 against 4 reaches 95%');
+    assert.equal(c.metrics[0]?.baseSamples.length, 4);
+    assert.equal(c.metrics[0]?.headSamples.length, 4);
+    assert.ok(c.metrics[0]?.ciLowPct !== undefined, '4 against 4 reaches 95%');
   }
   assert.match(readFileSync(path.join(reports, 'comparison.md'), 'utf8'), /^### lbbench compare: /m);
   assert.doesNotMatch(git(['worktree', 'list']) ?? '', /lbbench-ab-base-/);

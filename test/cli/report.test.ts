@@ -9,6 +9,7 @@ import { BIN_PATH, distPath } from '../../common/paths.js';
 import { reportCommand } from '../../harness/cli/report.js';
 import { renderMarkdown } from '../../harness/report/markdown.js';
 import { fixtureRun, fixtureScenario } from '../harness/report-fixture.js';
+import { itemAt } from '../../common/checked.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lbbench-report-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -115,9 +116,9 @@ test('lbbench report --html writes the self-contained HTML report with its chart
 });
 
 test('lbbench report --format terminal fits 80 columns, --wide does not', { skip }, async () => {
-  const loads = Array.from({ length: 3 }, (_, i) => ({ label: `direct c${1000 * (i + 1)} open-loop`, result: run.scenarios[1]!.loads[0]!.result }));
+  const loads = Array.from({ length: 3 }, (_, i) => ({ label: `direct c${1000 * (i + 1)} open-loop`, result: run.scenarios[1]?.loads[0]?.result }));
   const file = path.join(tmp, 'wide.json');
-  writeFileSync(file, JSON.stringify({ ...run, scenarios: [{ ...run.scenarios[1]!, loads }] }));
+  writeFileSync(file, JSON.stringify({ ...run, scenarios: [{ ...itemAt(run.scenarios, 1, 'the second scenario'), loads }] }));
   const widest = (text: string): number => Math.max(...text.split('\n').map((l) => [...l].length));
   const narrow = await lbbench(['report', file, '--format', 'terminal']);
   assert.equal(narrow.code, 0, narrow.stderr);

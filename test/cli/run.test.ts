@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { RunResult } from '../../harness/result/scenario-api.js';
 import { FIXTURE_CONFIG, FIXTURES, runCli, tempDir } from './helpers.js';
+import { itemAt } from '../../common/checked.js';
 
 const TINY_FAIL = path.join(FIXTURES, 'scenarios', 'tiny_fail.yaml');
 const MALFORMED = path.join(FIXTURES, 'bad-scenarios', 'malformed.yaml');
@@ -20,23 +21,23 @@ test('a failing threshold exits 1, prints the tables and writes the three report
   const [html, ...files] = readdirSync(reports).sort();
   assert.equal(files.length, 2);
   assert.match(html!, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-full\.html$/);
-  assert.match(files[0]!, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-full\.json$/);
-  assert.match(files[1]!, /-full\.md$/);
-  assert.match(r.stdout, new RegExp(`result: .*${files[0]!.replace(/\./g, '\\.')}`));
+  assert.match(itemAt(files, 0, 'files[0]'), /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-full\.json$/);
+  assert.match(itemAt(files, 1, 'files[1]'), /-full\.md$/);
+  assert.match(r.stdout, new RegExp(`result: .*${files[0]?.replace(/\./g, '\\.')}`));
   assert.match(r.stdout, new RegExp(`html: .*${html!.replace(/\./g, '\\.')}`));
   assert.match(readFileSync(path.join(reports, html!), 'utf8'), /^<!DOCTYPE html>[\s\S]*impossible throughput/);
-  const run = JSON.parse(readFileSync(path.join(reports, files[0]!), 'utf8')) as RunResult;
+  const run = JSON.parse(readFileSync(path.join(reports, itemAt(files, 0, 'files[0]')), 'utf8')) as RunResult;
   assert.equal(run.schemaVersion, 2);
   assert.deepEqual(run.targets?.map((t) => t.name), ['lbbench']);
-  assert.equal(run.scenarios[0]!.target, 'lbbench');
+  assert.equal(run.scenarios[0]?.target, 'lbbench');
   assert.equal(run.exitCode, 1);
   assert.equal(run.interrupted, false);
   assert.equal(run.scenarios.length, 1);
-  assert.equal(run.scenarios[0]!.status, 'ok');
-  assert.equal(run.scenarios[0]!.verdicts[0]!.verdict, 'FAIL');
-  assert.ok(run.scenarios[0]!.loads.length >= 1);
+  assert.equal(run.scenarios[0]?.status, 'ok');
+  assert.equal(run.scenarios[0]?.verdicts[0]?.verdict, 'FAIL');
+  assert.ok(run.scenarios[0]?.loads.length >= 1);
   assert.ok(run.environment.node.startsWith('v'));
-  assert.match(readFileSync(path.join(reports, files[1]!), 'utf8'), /impossible throughput/);
+  assert.match(readFileSync(path.join(reports, itemAt(files, 1, 'files[1]')), 'utf8'), /impossible throughput/);
 });
 
 test('a malformed scenario exits 2 naming the file, line and field, before anything starts', async () => {

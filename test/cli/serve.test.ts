@@ -3,14 +3,15 @@ import assert from 'node:assert/strict';
 import { isPortFree } from '../port-free.js';
 import { readProcStat } from '../../harness/sampling/proc-stats.js';
 import { FIXTURE_CONFIG, startCli } from './helpers.js';
+import { itemAt } from '../../common/checked.js';
 
 test('serve starts everything, proxies /echo, and SIGINT stops all and frees the ports', async () => {
   const cli = startCli(['serve', '--config', FIXTURE_CONFIG]);
   after(() => cli.kill());
   await cli.waitFor(/ready; press Ctrl-C to stop/);
-  const lbUrl = cli.stdout.match(/^balancer: (\S+)$/m)![1]!;
-  const metricsUrl = cli.stdout.match(/^metrics: +(\S+)$/m)![1]!;
-  const rows = [...cli.stdout.matchAll(/│ (\S+) +│ (lb|backend) +│ (\d+) +│ (\S+) +│/g)].map((m) => ({ name: m[1]!, pid: Number(m[3]), url: m[4]! }));
+  const lbUrl = itemAt(cli.stdout.match(/^balancer: (\S+)$/m) ?? [], 1, 'the balancer: line');
+  const metricsUrl = itemAt(cli.stdout.match(/^metrics: +(\S+)$/m) ?? [], 1, 'the metrics: line');
+  const rows = [...cli.stdout.matchAll(/│ (\S+) +│ (lb|backend) +│ (\d+) +│ (\S+) +│/g)].map((m) => ({ name: itemAt(m, 1, 'a service name'), pid: Number(m[3]), url: itemAt(m, 4, 'a service URL') }));
   assert.deepEqual(rows.map((r) => r.name).sort(), ['backend-a', 'backend-b', 'backend-c', 'lb', 'lb-worker-1']);
   assert.match(cli.stderr + cli.stdout, /^lb +\| /m, 'child log lines are prefixed with the name');
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { RunResult } from '../../harness/result/scenario-api.js';
 import { skipWithout } from '../targets/target-helpers.js';
 import { FIXTURE_CONFIG, FIXTURES, runCli, tempDir } from './helpers.js';
+import { valueAt } from '../../common/checked.js';
 
 const TINY_FAIL = path.join(FIXTURES, 'scenarios', 'tiny_fail.yaml');
 const tmp = tempDir();
@@ -40,9 +41,9 @@ test('lbbench targets lists each target, whether it is available, and its versio
   assert.equal(r.code, 0, r.stderr);
   const rows = JSON.parse(r.stdout) as { name: string; available: boolean; version?: string; reason?: string }[];
   assert.deepEqual(rows.map((x) => x.name), ['lbbench', 'nginx', 'haproxy']);
-  assert.match(rows[0]!.version!, /^lbbench \d/);
-  assert.equal(rows[2]!.available, false);
-  assert.match(rows[2]!.reason!, /apt-get install -y nginx haproxy/);
+  assert.match(rows[0]?.version ?? '(no version)', /^lbbench \d/);
+  assert.equal(rows[2]?.available, false);
+  assert.match(rows[2]?.reason ?? '(no reason)', /apt-get install -y nginx haproxy/);
   const text = await runCli(['targets', '--config', FIXTURE_CONFIG]);
   assert.match(text.stdout, /^NAME\s+KIND\s+AVAILABLE\s+VERSION$/m);
   assert.match(text.stdout, /^lbbench\s+lbbench\s+yes/m);
@@ -61,9 +62,9 @@ test('one run against lbbench, nginx and haproxy: a result per target, compariso
   const run = JSON.parse(readFileSync(path.join(reports, json), 'utf8')) as RunResult;
   assert.equal(run.schemaVersion, 2);
   assert.deepEqual(run.targets!.map((t) => `${t.name}:${t.kind}`), ['lbbench:lbbench', 'nginx:nginx', 'haproxy:haproxy']);
-  assert.match(run.targets![1]!.notes.join(' '), /passive health checks only/);
+  assert.match(run.targets?.[1]?.notes.join(' ') ?? '(no second target)', /passive health checks only/);
   assert.deepEqual(run.scenarios.map((s) => `${s.name}@${s.target}:${s.status}`), ['tiny_fail@lbbench:ok', 'tiny_fail@nginx:ok', 'tiny_fail@haproxy:ok']);
-  for (const s of run.scenarios) assert.ok(s.metrics['gigabytes_per_second']! > 0, `${s.target} measured`);
+  for (const s of run.scenarios) assert.ok(valueAt(s.metrics, 'gigabytes_per_second', 's.metrics.gigabytes_per_second') > 0, `${s.target} measured`);
   assert.equal(run.comparisons?.length, 2);
   const md = readFileSync(path.join(reports, json.replace(/\.json$/, '.md')), 'utf8');
   assert.match(md, /## Targets/);

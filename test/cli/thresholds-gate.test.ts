@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RunResult } from '../../harness/result/scenario-api.js';
 import { FIXTURE_CONFIG, FIXTURES, runCli, tempDir } from './helpers.js';
+import { itemAt, valueAt } from '../../common/checked.js';
 
 const DIR = path.join(FIXTURES, 'verdicts');
 const TYPO_CONFIG = path.join(DIR, 'config-typo.yaml');
@@ -45,7 +46,7 @@ test('a gated threshold whose metric was not measured makes the run INVALID (exi
   const reports = path.join(tmp.dir, 'unmeasured');
   const r = await runCli(['run', path.join(DIR, 'tiny_unmeasured.yaml'), '--config', FIXTURE_CONFIG, '--reports-dir', reports]);
   assert.equal(r.code, 3, r.stdout + r.stderr);
-  const s = readRun(reports).scenarios[0]!;
+  const s = itemAt(readRun(reports).scenarios, 0, 'readRun(reports).scenarios[0]');
   assert.equal(s.status, 'invalid');
   assert.match(s.invalidReasons.join('\n'), /threshold "ratio to direct": metric throughput_ratio was not measured/);
   assert.deepEqual(
@@ -61,14 +62,14 @@ test('an optional unmeasured threshold is N/A and the run passes; --repeat 3 kee
   const reports = path.join(tmp.dir, 'optional');
   const r = await runCli(['run', path.join(DIR, 'tiny_optional.yaml'), '--config', FIXTURE_CONFIG, '--reports-dir', reports, '--repeat', '3', '--export', 'bmf']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  const bmfFile = /^export: (.*\.bmf\.json)$/m.exec(r.stdout)![1]!;
+  const bmfFile = itemAt(/^export: (.*\.bmf\.json)$/m.exec(r.stdout) ?? [], 1, 'the export: line of the BMF file');
   const bmf = JSON.parse(readFileSync(bmfFile, 'utf8')) as Record<string, Record<string, { value: number; lower_value: number }>>;
   assert.match(r.stdout, /tiny_optional \(repeat 3\/3\)/);
   assert.match(r.stdout, /Repeats: 3 runs/);
   const run = readRun(reports);
   assert.equal(run.schemaVersion, 2);
   assert.equal(run.repeat, 3);
-  const s = run.scenarios[0]!;
+  const s = itemAt(run.scenarios, 0, 'run.scenarios[0]');
   assert.equal(s.status, 'ok');
   assert.deepEqual(
     s.verdicts.map((v) => [v.verdict, v.reason]),
@@ -77,18 +78,18 @@ test('an optional unmeasured threshold is N/A and the run passes; --repeat 3 kee
       ['N/A', 'not measured'],
     ],
   );
-  const rps = s.samples!['requests_per_second']!;
+  const rps = valueAt(s.samples!, 'requests_per_second', 's.samples!.requests_per_second');
   assert.equal(rps.length, 3);
   assert.equal(s.repeats!.length, 3);
   assert.deepEqual(
     s.repeats!.map((x) => x.metrics['requests_per_second']),
     rps,
   );
-  const st = s.stats!['requests_per_second']!;
+  const st = valueAt(s.stats!, 'requests_per_second', 's.stats!.requests_per_second');
   const sorted = [...rps].sort((a, b) => a - b);
   assert.deepEqual([st.n, st.min, st.median, st.max], [3, sorted[0], sorted[1], sorted[2]]);
   assert.equal(s.metrics['requests_per_second'], sorted[1]);
-  assert.deepEqual(bmf['tiny_optional']!['requests_per_second'], { value: sorted[1], lower_value: sorted[0], upper_value: sorted[2] });
+  assert.deepEqual(valueAt(bmf, 'tiny_optional', 'bmf.tiny_optional')['requests_per_second'], { value: sorted[1], lower_value: sorted[0], upper_value: sorted[2] });
   const md = readFileSync(path.join(reports, readdirSync(reports).find((f) => f.endsWith('.md'))!), 'utf8');
   assert.match(md, /\| requests_per_second \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+% \| 3 \|/);
   // A schema-2 result renders again (report used to accept schema 1 only).

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createOpenLoopEngine, type GeneratorReport } from '../../harness/engines/open-loop/index.js';
 import { decodeHistogram, mergeEncodedHistograms } from '../../harness/result/histogram.js';
 import { generatorChildren, hdrBucketIndex, retryTimingCheck, startBackend } from './open-loop-fixtures.js';
+import { itemAt } from '../../common/checked.js';
 
 after(() => {
   assert.deepEqual(generatorChildren(), [], 'no generator process is left behind');
@@ -65,8 +66,9 @@ test('merging: two processes at R/2 each merge exactly and match one process at 
   assert.equal(parts.length, 2);
   assert.equal(merged.generator.processes, 2);
   assert.ok(parts.every((p) => Math.abs(p.requests - 1000) <= 15), `each process sent its half: ${parts.map((p) => p.requests).join(', ')}`);
-  assert.equal(merged.requests, parts[0]!.requests + parts[1]!.requests);
-  assert.equal(merged.bytes, parts[0]!.bytes + parts[1]!.bytes);
+  assert.equal(parts.length, 2);
+  assert.equal(merged.requests, parts.reduce((s, p) => s + p.requests, 0));
+  assert.equal(merged.bytes, parts.reduce((s, p) => s + p.bytes, 0));
   assert.equal(merged.latency.count, merged.requests);
   const exact = mergeEncodedHistograms(parts.map((p) => p.histogram));
   assert.equal(merged.latency.p50Us, exact.getValueAtPercentile(50));
@@ -92,7 +94,7 @@ test('pacing: sends per 100 ms window stay within ±20% of R/10 at 1,000 req/s',
     },
     (arrivals) => {
       assert.ok(arrivals.length >= 2600, `arrivals ${arrivals.length}`);
-      const t0 = arrivals[0]!;
+      const t0 = itemAt(arrivals, 0, 'arrivals[0]');
       const counts: number[] = [];
       for (const a of arrivals) {
         const w = Math.floor((a - t0) / 100);

@@ -6,6 +6,7 @@
  */
 import type { RunResult, ScenarioResult } from '../../harness/result/scenario-api.js';
 import { fixtureRun, fixtureScenario } from './report-fixture.js';
+import { itemAt } from '../../common/checked.js';
 
 /** How many points each fixture series has; the tests count them. */
 export const FIXTURE_COUNTS = {
@@ -25,7 +26,7 @@ function withTarget(s: ScenarioResult, target: string): ScenarioResult {
 
 function latConn(target: string, slowdown: number): ScenarioResult {
   const levels = [100, 500, 1000].map((c, i) => ({ connections: c, p99Us: (2000 + 1000 * i) * slowdown, p50Us: 400 * slowdown, maxConnections: c, capacityRps: 12000 - 1000 * i, directP99Us: 1500 + 500 * i }));
-  return withTarget(fixtureScenario({ name: 'lat_conn', details: { rate: 1000, levels }, metrics: { p99_ms_c1000: levels[2]!.p99Us / 1000 } }), target);
+  return withTarget(fixtureScenario({ name: 'lat_conn', details: { rate: 1000, levels }, metrics: { p99_ms_c1000: itemAt(levels, 2, 'the c1000 level').p99Us / 1000 } }), target);
 }
 
 function spectrum(scale: number): { percentile: number; valueUs: number }[] {
@@ -42,7 +43,11 @@ export function chartFixtureRun(): RunResult {
     metrics: { detection_ms: 24 },
   });
   const shares = (observed: number[]): { name: string; weight: number; expectedShare: number; observedShare: number }[] =>
-    ['backend-8001', 'backend-8002', 'backend-8003'].map((name, i) => ({ name, weight: [5, 3, 2][i]!, expectedShare: [0.5, 0.3, 0.2][i]!, observedShare: observed[i]! }));
+    [
+      { name: 'backend-8001', weight: 5, expectedShare: 0.5 },
+      { name: 'backend-8002', weight: 3, expectedShare: 0.3 },
+      { name: 'backend-8003', weight: 2, expectedShare: 0.2 },
+    ].map((b, i) => ({ ...b, observedShare: itemAt(observed, i, `the observed share of ${b.name}`) }));
   const distribution = fixtureScenario({
     name: 'distribution',
     details: { algorithms: [{ algorithm: 'weighted_round_robin', backends: shares([0.5, 0.3, 0.2]) }, { algorithm: 'random', backends: shares([0.49, 0.31, 0.2]) }] },
@@ -64,7 +69,7 @@ export function chartFixtureRun(): RunResult {
   });
   const repeats = Array.from({ length: FIXTURE_COUNTS.curveRepeats }, (_, r) => ({ loads: [], lines: [], metrics: { knee_rps: 8000 + r }, details: { curves: [curve('direct', 2), curve('lbbench', 1 + r / 10)], kneeP99TargetMs: 10 } }));
   const latencyCurve = {
-    ...fixtureScenario({ name: 'latency_curve', metrics: { knee_rps: 8001 }, details: repeats[1]!.details }),
+    ...fixtureScenario({ name: 'latency_curve', metrics: { knee_rps: 8001 }, details: repeats[1]?.details }),
     repeats,
     samples: { knee_rps: [8000, 8001, 8002] },
   } as ScenarioResult;

@@ -16,6 +16,7 @@ import type { RunResult } from '../../harness/result/scenario-api.js';
 import { chartFixtureRun, FIXTURE_COUNTS } from './chart-fixture.js';
 import { chromiumSkipReason, launchChromium } from './chromium.js';
 import { fixtureRun } from './report-fixture.js';
+import { itemAt } from '../../common/checked.js';
 
 const skip = chromiumSkipReason();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lbbench-report-browser-'));
@@ -78,7 +79,7 @@ test('HTML report in Chromium: no errors, no fetch, every chart drawn with the f
   // Points sit inside their plot area, higher values higher up.
   // No DOM lib in this project: the one member used, typed here.
   const ys = await page.locator('#lat-conn-latency .pt[data-series="0"]').evaluateAll((els: { getAttribute(name: string): string | null }[]) => els.map((e) => Number(e.getAttribute('cy'))));
-  assert.ok(ys[0]! > ys[1]! && ys[1]! > ys[2]!, `p99 rises with connections: ${ys.join(', ')}`);
+  assert.ok(itemAt(ys, 0, 'ys[0]') > itemAt(ys, 1, 'ys[1]') && itemAt(ys, 1, 'ys[1]') > itemAt(ys, 2, 'ys[2]'), `p99 rises with connections: ${ys.join(', ')}`);
 
   // Hover shows the value with its unit.
   await page.locator('#lat-conn-latency .pt[data-series="0"]').last().hover();

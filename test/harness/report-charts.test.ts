@@ -7,6 +7,7 @@ import { renderHtml } from '../../harness/report/html.js';
 import { renderMarkdown } from '../../harness/report/markdown.js';
 import { chartFixtureRun, FIXTURE_COUNTS } from './chart-fixture.js';
 import { fixtureRun } from './report-fixture.js';
+import { itemAt } from '../../common/checked.js';
 
 const run = chartFixtureRun();
 const charts = buildCharts(run);
@@ -43,11 +44,11 @@ test('targets are lines side by side, the direct baseline once', () => {
   const lat = byId('lat-conn-latency');
   assert.deepEqual(lat.series.map((s) => s.name), ['lbbench p99', 'lbbench p50', 'nginx p99', 'nginx p50', 'direct p99']);
   for (const s of lat.series) assert.equal(s.points.length, FIXTURE_COUNTS.levels);
-  assert.deepEqual(lat.series[0]!.points.map((p) => p.y), [2, 3, 4]);
+  assert.deepEqual(lat.series[0]?.points.map((p) => p.y), [2, 3, 4]);
   assert.deepEqual(lat.y, { label: 'latency', unit: 'ms' });
   const tp = byId('throughput-gbps');
   assert.deepEqual(tp.x.categories, ['lbbench', 'nginx', 'direct']);
-  assert.deepEqual(tp.series[0]!.points.map((p) => p.y), [1.2, 1.6, 4.2]);
+  assert.deepEqual(tp.series[0]?.points.map((p) => p.y), [1.2, 1.6, 4.2]);
 });
 
 test('repeats each get their own line; the direct curve too', () => {
@@ -62,7 +63,7 @@ test('failover: per-100 ms series with the kill and restart as markers', () => {
   assert.equal(f.title, 'Requests and errors per 100 ms');
   assert.deepEqual(f.markers, [{ x: 1, label: 'kill backend-8002' }, { x: 3.5, label: 'restart backend-8002' }]);
   assert.deepEqual(f.series.map((s) => [s.name, s.kind, s.points.length]), [['lbbench requests', 'line', 50], ['lbbench errors', 'bar', 50]]);
-  assert.equal(byId('failover-p99').series[0]!.points.find((p) => p.x === 2)!.y, 50);
+  assert.equal(byId('failover-p99').series[0]?.points.find((p) => p.x === 2)!.y, 50);
 });
 
 test('schema-1 results without chart data still render, with no charts', () => {
@@ -99,7 +100,9 @@ test('Mermaid: xychart blocks with categories, all values, a legend and the even
 test('Mermaid: long series are merged into at most MAX_POINTS even cells', () => {
   const long = { ...byId('failover-p99'), series: [{ name: 'p99', kind: 'line' as const, reduce: 'max' as const, points: Array.from({ length: 400 }, (_, i) => ({ x: i / 10, y: i === 123 ? 99 : 1 })) }], markers: [] };
   const md = renderMermaidChart(long)!;
-  const values = /^ {2}line \[(.*)\]$/m.exec(md)![1]!.split(', ').map(Number);
+  const line = /^ {2}line \[(.*)\]$/m.exec(md);
+  assert.ok(line, 'a line series in the chart');
+  const values = itemAt(line, 1, 'the values of the line series').split(', ').map(Number);
   assert.ok(values.length <= MAX_POINTS && values.length >= MAX_POINTS / 2, String(values.length));
   assert.equal(Math.max(...values), 99, 'a peak is kept by max');
 });

@@ -3,6 +3,7 @@
 import type { LoadResult } from '../../harness/engines/engine.js';
 import { buildSummary } from '../../harness/report/summary.js';
 import type { RunResult, ScenarioResult, Verdict } from '../../harness/result/scenario-api.js';
+import { itemAt } from '../../common/checked.js';
 
 export function fixtureLoad(overrides: Partial<LoadResult> = {}): LoadResult {
   return {
@@ -31,7 +32,7 @@ export function fixtureLoad(overrides: Partial<LoadResult> = {}): LoadResult {
 }
 
 function verdict(scenario: string, name: string, target: string, measured: number | undefined, level: Verdict['verdict'], excellent?: string): Verdict {
-  const metric = target.split(/\s/)[0]!;
+  const metric = itemAt(target.split(/\s/), 0, 'the metric of a threshold');
   const v: Verdict = { scenario, name, target, metric, verdict: level };
   if (excellent) v.excellent = excellent;
   if (measured !== undefined) v.measured = measured;

@@ -82,7 +82,7 @@ test('renderMarkdown: status, summary order, escaping, sections', () => {
   const names = summary
     .split('\n')
     .filter((l) => l.startsWith('| ') && !l.startsWith('| metric'))
-    .map((l) => l.split(' | ')[0]!.slice(2));
+    .map((l) => l.split(' | ')[0]?.slice(2));
   assert.deepEqual(names, ['p99 at 1K connections', 'throughput', 'distribution deviation', 'extra check']);
   assert.match(summary, /\| p99 at 1K connections \| `p99_ms_c1000 < 20` \| `p99_ms_c1000 < 10` \| 12\.5 \| PASS \| lat_conn \|/);
   assert.match(summary, /\| throughput \| `gigabytes_per_second > 1` \| `gigabytes_per_second > 5` \| — \| SKIP \| throughput \|/);
@@ -139,11 +139,11 @@ test('renderSummaryTerminal: columns, values, colour only when asked', () => {
   const header = plain.split('\n').find((l) => l.includes('metric'))!;
   assert.deepEqual(header.split('│').map((c) => c.trim()).filter(Boolean), ['metric', 'target', 'excellent', 'measured', 'verdict']);
   const rows = plain.split('\n').filter((l) => l.startsWith('│')).slice(1);
-  assert.deepEqual(rows.map((l) => l.split('│')[1]!.trim()), ['p99 at 1K connections', 'throughput', 'distribution deviation', 'extra check']);
+  assert.deepEqual(rows.map((l) => l.split('│')[1]?.trim()), ['p99 at 1K connections', 'throughput', 'distribution deviation', 'extra check']);
   // Compact by default: the expressions without their metric key; --wide keeps them whole.
-  assert.deepEqual(rows[0]!.split('│').map((c) => c.trim()).filter(Boolean), ['p99 at 1K connections', '< 20', '< 10', '12.5', 'PASS']);
+  assert.deepEqual(rows[0]?.split('│').map((c) => c.trim()).filter(Boolean), ['p99 at 1K connections', '< 20', '< 10', '12.5', 'PASS']);
   const wideRows = renderSummaryTerminal(run.summary, { color: false, wide: true }).split('\n').filter((l) => l.startsWith('│')).slice(1);
-  assert.deepEqual(wideRows[0]!.split('│').map((c) => c.trim()).filter(Boolean), ['p99 at 1K connections', 'p99_ms_c1000 < 20', 'p99_ms_c1000 < 10', '12.5', 'PASS']);
+  assert.deepEqual(wideRows[0]?.split('│').map((c) => c.trim()).filter(Boolean), ['p99 at 1K connections', 'p99_ms_c1000 < 20', 'p99_ms_c1000 < 10', '12.5', 'PASS']);
   assert.match(renderSummaryTerminal(run.summary, { color: true }), /\u001b\[32mPASS\u001b\[0m/);
   assert.match(renderSummaryTerminal([v('s', 'x', 'FAIL')], { color: true }), /\u001b\[31mFAIL\u001b\[0m/);
 });

@@ -9,6 +9,7 @@ import { isPortFree } from '../port-free.js';
 import { childPids as listChildren, readProcStat } from '../../harness/sampling/proc-stats.js';
 import { deepMerge } from '../../common/objects.js';
 import { probeHttp, startServices, type ManagedServices, type ServiceExit } from '../../harness/services/services.js';
+import { itemAt } from '../../common/checked.js';
 
 const FIXTURE = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'config.yaml');
 const config = loadConfig(FIXTURE);
@@ -73,7 +74,7 @@ describe('startServices with the fixture topology (ports 0)', () => {
   });
 
   test('restartBalancer applies overrides and {} restores the config', async () => {
-    const oldPid = services.balancerPids()[0]!;
+    const oldPid = itemAt(services.balancerPids(), 0, 'services.balancerPids()[0]');
     const lbUrl = services.lbUrl;
     await services.restartBalancer({ algorithm: 'random', pool: { keepAlive: false } });
     assert.equal(alive(oldPid), false);
@@ -134,7 +135,7 @@ describe('start failures', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const busy = (blocker.address() as net.AddressInfo).port;
     const c = deepMerge(config, {});
-    c.lb.backends[1] = { ...c.lb.backends[1]!, url: `http://127.0.0.1:${busy}` };
+    c.lb.backends[1] = { ...itemAt(c.lb.backends, 1, 'the second backend'), url: `http://127.0.0.1:${busy}` };
     await assert.rejects(startServices(c), (err: unknown) => {
       assert.ok(err instanceof InvalidRunError);
       assert.equal(err.code, 'LBB_ERR_PORT_BUSY');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { boxedWidth, cutCell, displayWidth, fitTable, wrapText } from '../../harness/report/table-fit.js';
 import { renderScenarioTerminal, renderSummaryTerminal, renderTable } from '../../harness/report/terminal.js';
 import { fixtureLoad, fixtureRun, fixtureScenario } from './report-fixture.js';
+import { itemAt } from '../../common/checked.js';
 
 const widest = (text: string): number => Math.max(...text.split('\n').map(displayWidth));
 
@@ -23,8 +24,8 @@ test('fitTable: one too-wide column is cut just enough, not below minCutWidth', 
   const long = 'x'.repeat(70);
   const [only, ...rest] = fitTable({ columns: ['name', 'n'], rows: [[long, '1']] }, { width: 60 });
   assert.equal(rest.length, 0);
-  assert.equal(boxedWidth([displayWidth(only!.rows[0]![0]!), 1]), 60);
-  assert.match(only!.rows[0]![0]!, /…$/);
+  assert.equal(boxedWidth([displayWidth(itemAt(itemAt(only!.rows, 0, 'the first row'), 0, 'its first cell')), 1]), 60);
+  assert.match(itemAt(itemAt(only!.rows, 0, 'the first row'), 0, 'its first cell'), /…$/);
 });
 
 test('fitTable: many columns fold into blocks that each repeat the key column', () => {
@@ -34,8 +35,8 @@ test('fitTable: many columns fold into blocks that each repeat the key column', 
   assert.ok(blocks.length > 1);
   for (const b of blocks) {
     assert.equal(b.columns[0], 'KEY');
-    assert.equal(b.rows[0]![0], 'row-a');
-    assert.ok(boxedWidth(b.columns.map((c, i) => Math.max(c.length, b.rows[0]![i]!.length))) <= 80);
+    assert.equal(itemAt(b.rows, 0, 'the first row')[0], 'row-a');
+    assert.ok(boxedWidth(b.columns.map((c, i) => Math.max(c.length, itemAt(itemAt(b.rows, 0, 'the first row'), i, `cell ${i} of the first row`).length))) <= 80);
   }
   // Every column appears exactly once beyond the key.
   assert.deepEqual(blocks.flatMap((b) => b.columns.slice(1)), columns.slice(1));

@@ -62,8 +62,8 @@ test('config thresholds: each unknown metric and scenario is an issue with its l
   for (const c of cases) {
     const got = issuesOf(c.yaml);
     assert.equal(got.length, 1, `${c.name}: ${JSON.stringify(got)}`);
-    assert.equal(got[0]!.line, c.line, c.name);
-    assert.equal(got[0]!.path, c.path, c.name);
-    assert.match(got[0]!.message, c.message, c.name);
+    assert.equal(got[0]?.line, c.line, c.name);
+    assert.equal(got[0]?.path, c.path, c.name);
+    assert.match(got[0]?.message, c.message, c.name);
   }
 });

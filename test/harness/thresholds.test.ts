@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseConfigText, type ThresholdConfig } from '../../common/config.js';
 import { UsageError } from '../../common/errors.js';
 import { judge, judgeScenario, resolveThresholds } from '../../harness/judge/thresholds.js';
+import { itemAt, valueAt } from '../../common/checked.js';
 
 const CONFIG = parseConfigText(
   'test-config.yaml',
@@ -55,21 +56,21 @@ test('judge: N/A "not measured" when the metric is absent, NaN or infinite; gate
   const t: ThresholdConfig[] = [{ name: 'n', target: 'm < 1', excellent: 'm < 0.5' }];
   for (const metrics of [{}, { m: NaN }, { m: Infinity }, { m: -Infinity }, { other: 0 }] as Record<string, number>[]) {
     const { verdicts, invalidReasons } = judgeScenario('s', { metrics }, t);
-    const v = verdicts[0]!;
+    const v = itemAt(verdicts, 0, 'verdicts[0]');
     assert.equal(v.verdict, 'N/A', JSON.stringify(metrics));
     assert.equal(v.reason, 'not measured');
     assert.equal(v.measured, undefined);
     assert.equal(v.metric, 'm');
     assert.equal(v.excellent, 'm < 0.5');
     assert.equal(invalidReasons.length, 1);
-    assert.match(invalidReasons[0]!, /threshold "n": metric m was not measured/);
+    assert.match(itemAt(invalidReasons, 0, 'invalidReasons[0]'), /threshold "n": metric m was not measured/);
   }
 });
 
 test('judge: an optional threshold whose metric is absent is N/A and does not invalidate', () => {
   const { verdicts, invalidReasons } = judgeScenario('s', { metrics: {} }, [{ name: 'n', target: 'm < 1', optional: true }]);
-  assert.equal(verdicts[0]!.verdict, 'N/A');
-  assert.equal(verdicts[0]!.reason, 'not measured');
+  assert.equal(verdicts[0]?.verdict, 'N/A');
+  assert.equal(verdicts[0]?.reason, 'not measured');
   assert.deepEqual(invalidReasons, []);
 });
 
@@ -79,8 +80,8 @@ test('judge: a metric the target cannot provide is N/A with its reason, gated or
     { metrics: { detection_ms: 5 }, unavailable: { detection_ms: 'nginx open source has no health gauge' } },
     [{ name: 'n', target: 'detection_ms < 10' }],
   );
-  assert.equal(verdicts[0]!.verdict, 'N/A');
-  assert.equal(verdicts[0]!.reason, 'nginx open source has no health gauge');
+  assert.equal(verdicts[0]?.verdict, 'N/A');
+  assert.equal(verdicts[0]?.reason, 'nginx open source has no health gauge');
   assert.deepEqual(invalidReasons, []);
 });
 
@@ -101,19 +102,19 @@ test('judge: with repeats, NOISY when the IQR straddles the target, else judged 
     if (c.want === 'NOISY') assert.match(v!.reason!, new RegExp(`middle half of 5 repeats \\(${c.q1}\\.\\.${c.q3}\\)`));
   }
   // One sample is no spread; == straddles when the value lies inside.
-  assert.equal(judgeScenario('s', { metrics: { m: 9 }, stats: { m: { n: 1, median: 9, min: 9, max: 9, q1: 9, q3: 9, iqr: 0, cv: 0 } } }, t).verdicts[0]!.verdict, 'PASS');
+  assert.equal(judgeScenario('s', { metrics: { m: 9 }, stats: { m: { n: 1, median: 9, min: 9, max: 9, q1: 9, q3: 9, iqr: 0, cv: 0 } } }, t).verdicts[0]?.verdict, 'PASS');
   const eq = judgeScenario('s', { metrics: { m: 0 }, stats: { m: { n: 3, median: 0, min: 0, max: 2, q1: 0, q3: 1, iqr: 1, cv: 1 } } }, [{ name: 'e', target: 'm == 0' }]);
-  assert.equal(eq.verdicts[0]!.verdict, 'NOISY');
+  assert.equal(eq.verdicts[0]?.verdict, 'NOISY');
 });
 
 test('judge: excellent on another metric; absent excellent metric gives PASS', () => {
   const t: ThresholdConfig[] = [{ name: 'n', target: 'ratio < 10', excellent: 'p99_ms < 10' }];
-  assert.equal(judge('s', { ratio: 2, p99_ms: 5 }, t)[0]!.verdict, 'EXCELLENT');
-  assert.equal(judge('s', { ratio: 2, p99_ms: 50 }, t)[0]!.verdict, 'PASS');
-  assert.equal(judge('s', { ratio: 2 }, t)[0]!.verdict, 'PASS');
-  assert.equal(judge('s', { ratio: 2, p99_ms: NaN }, t)[0]!.verdict, 'PASS');
-  assert.equal(judge('s', { ratio: 20, p99_ms: 5 }, t)[0]!.verdict, 'FAIL');
-  assert.equal(judge('s', { ratio: 2 }, t)[0]!.metric, 'ratio');
+  assert.equal(judge('s', { ratio: 2, p99_ms: 5 }, t)[0]?.verdict, 'EXCELLENT');
+  assert.equal(judge('s', { ratio: 2, p99_ms: 50 }, t)[0]?.verdict, 'PASS');
+  assert.equal(judge('s', { ratio: 2 }, t)[0]?.verdict, 'PASS');
+  assert.equal(judge('s', { ratio: 2, p99_ms: NaN }, t)[0]?.verdict, 'PASS');
+  assert.equal(judge('s', { ratio: 20, p99_ms: 5 }, t)[0]?.verdict, 'FAIL');
+  assert.equal(judge('s', { ratio: 2 }, t)[0]?.metric, 'ratio');
 });
 
 test('judge: keeps the order of thresholds, inherited keys are not metrics', () => {
@@ -173,6 +174,6 @@ test('resolveThresholds: an unknown profile is a UsageError listing the known on
 
 test('resolveThresholds: does not mutate the frozen config', () => {
   const got = resolveThresholds(CONFIG, 'lat', [], 'ci');
-  got[0]!.name = 'changed';
-  assert.equal(CONFIG.thresholds['lat']![0]!.name, 'p99');
+  itemAt(got, 0, 'the first threshold').name = 'changed';
+  assert.equal(valueAt(CONFIG.thresholds, 'lat', 'CONFIG.thresholds.lat')[0]?.name, 'p99');
 });

@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { MetricName } from '../../common/metric-names.js';
 import { startBalancer, type RunningBalancer } from '../../lb/standalone.js';
 import { captureLogs, httpRequest, lbConfigFor, scrape, startBackend } from './lb-helpers.js';
+import { itemAt } from '../../common/checked.js';
 
 captureLogs();
 
@@ -158,7 +159,7 @@ describe('upstream requests', () => {
     const lb = await withBalancer(t, b);
     const out = await rawExchange(lb.port, 'GET /old?q=1 HTTP/1.0\r\nX-A: 1\r\n\r\n');
     assert.match(out, /^HTTP\/1\.1 200/);
-    const head = b.heads[0]!;
+    const head = itemAt(b.heads, 0, 'b.heads[0]');
     assert.match(head, /^GET \/old\?q=1 HTTP\/1\.1\r\n/);
     assert.match(head, /\r\nX-A: 1\r\n/);
     assert.match(head, new RegExp(`\\r\\nhost: ${new URL(b.url).host}(\\r\\n|$)`));

@@ -22,6 +22,7 @@ import { generatorBoundReason } from '../../harness/scenarios/throughput.js';
 import { marginalRssPerConnectionKb } from '../../harness/scenarios/memory-profile.js';
 import { checkLoad, checkPeakConnections } from '../../harness/scenarios/shared.js';
 import type { LoadResult } from '../../harness/engines/engine.js';
+import { itemAt } from '../../common/checked.js';
 
 const near = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 
@@ -66,7 +67,7 @@ describe('distribution summarize', () => {
     const bad = summarize('weighted_round_robin', names, [5, 3, 2], [5000, 3000, 2000], [5000, 3000, 1900], 0.5);
     assert.equal(bad.countsAgree, false);
     const rr = summarize('round_robin', names, [5, 3, 2], [100, 100, 100], [100, 100, 100], 0.5);
-    near(rr.backends[0]!.expectedShare, 1 / 3);
+    near(itemAt(rr.backends, 0, 'backend 0').expectedShare, 1 / 3);
   });
 
   it('backendFamilyCount reads the family of the path, else total minus health', () => {
@@ -158,9 +159,9 @@ describe('failover timeline', () => {
   ]);
 
   it('places events in their buckets, clamping outside ones', () => {
-    assert.deepEqual(rows[10]!.events, ['kill', 'marked unhealthy']);
-    assert.deepEqual(rows[0]!.events, ['before']);
-    assert.deepEqual(rows[19]!.events, ['after']);
+    assert.deepEqual(rows[10]?.events, ['kill', 'marked unhealthy']);
+    assert.deepEqual(rows[0]?.events, ['before']);
+    assert.deepEqual(rows[19]?.events, ['after']);
     assert.equal(rows.length, 20);
   });
 
@@ -252,9 +253,9 @@ describe('load checks', () => {
     assert.deepEqual(checkLoad('x', fakeResult(), { maxErrorRate: 0, connections: 10 }), []);
     assert.equal(checkLoad('x', fakeResult({ saturated: true }), {}).length, 1);
     assert.equal(checkLoad('x', fakeResult({ saturated: true }), { requireUnsaturatedGenerator: false }).length, 0);
-    assert.match(checkLoad('x', fakeResult({ errors: { timeout: 5 } }), { maxErrorRate: 0.001 })[0]!, /5 errors/);
+    assert.match(itemAt(checkLoad('x', fakeResult({ errors: { timeout: 5 } }), { maxErrorRate: 0.001 }), 0, 'the finding'), /5 errors/);
     assert.equal(checkLoad('x', fakeResult({ errors: { timeout: 5 } }), {}).length, 0);
-    assert.match(checkLoad('x', fakeResult({ connectionsEstablished: 9 }), { connections: 100 })[0]!, /established 9 of 100/);
+    assert.match(itemAt(checkLoad('x', fakeResult({ connectionsEstablished: 9 }), { connections: 100 }), 0, 'the finding'), /established 9 of 100/);
   });
 
   it('a saturated generator invalidates throughput unless it went faster direct', () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { curvePoint, findKnee, runawayReason, showsSaturation, type Curve, type CurvePoint } from '../../harness/scenarios/curve.js';
 import { latencyCurveKind } from '../../harness/scenarios/latency-curve.js';
 import { startLiveSystem, type LiveSystem } from './live-context.js';
+import { valueAt } from '../../common/checked.js';
 
 const point = (fraction: number, achievedRps: number, p99Ms: number, errors = 0, offeredRps = achievedRps): CurvePoint => ({
   fraction,
@@ -76,15 +77,15 @@ describe('latency_curve against backends of known capacity (real balancer, real 
     assert.deepEqual(curves.map((c) => c.label), ['lbbench', 'direct']);
     const known: Record<string, number> = { lbbench: 3000, direct: 1000 };
     for (const c of curves) {
-      const cap = known[c.label]!;
+      const cap = valueAt(known, c.label, `the known capacity of ${c.label}`);
       assert.ok(c.kneeRps !== null, `${c.label}: no knee; ${JSON.stringify(c.points)}`);
       assert.ok(Math.abs(c.kneeRps - cap) <= 0.2 * cap, `${c.label}: knee ${c.kneeRps} req/s, known capacity ${cap}; points ${JSON.stringify(c.points)}`);
       // The sweep went past saturation: its last point fell behind or ran away.
       assert.ok(showsSaturation(c.points.at(-1)!, 60), `${c.label} never saturated: ${JSON.stringify(c.points)}`);
       for (const p of c.points) assert.deepEqual(Object.keys(p).sort(), ['achievedRps', 'errors', 'fraction', 'offeredRps', 'p50Ms', 'p999Ms', 'p99Ms']);
     }
-    assert.equal(out.metrics['knee_rps'], curves[0]!.kneeRps);
-    assert.equal(out.metrics['direct_knee_rps'], curves[1]!.kneeRps);
+    assert.equal(out.metrics['knee_rps'], curves[0]?.kneeRps);
+    assert.equal(out.metrics['direct_knee_rps'], curves[1]?.kneeRps);
     assert.equal(out.details['kneeP99TargetMs'], 60);
     assert.ok(ctx.lines.some((l) => /^lbbench: knee [\d,]+ req\/s/.test(l)), ctx.lines.join('\n'));
   });

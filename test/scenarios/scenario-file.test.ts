@@ -8,6 +8,7 @@ import { loadConfig } from '../../common/config.js';
 import { PACKAGE_ROOT, SCENARIOS_DIR } from '../../common/paths.js';
 import { listScenarios, loadScenarioFile, resolveScenarios, scenarioSettings } from '../../harness/plan/scenario-file.js';
 import { kindProducesMetric, SCENARIO_KINDS } from '../../harness/scenarios/index.js';
+import { itemAt } from '../../common/checked.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'lbbench-scenarios-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -79,7 +80,7 @@ describe('bundled scenario files', () => {
         for (const t of thresholds) {
           for (const expr of [t.target, t.excellent]) {
             if (!expr) continue;
-            const metric = expr.split(/\s/)[0]!;
+            const metric = itemAt(expr.split(/\s/), 0, 'the metric of a threshold');
             assert.ok(kindProducesMetric(kind, metric), `${scenario}: ${metric}`);
           }
         }
@@ -220,8 +221,8 @@ describe('loadScenarioFile', () => {
   it('a missing file is an InputError naming it', () => {
     const file = path.join(tmp, 'absent.yaml');
     const issues = inputIssues(() => loadScenarioFile(file));
-    assert.equal(issues[0]!.file, file);
-    assert.match(issues[0]!.message, /not found/);
+    assert.equal(issues[0]?.file, file);
+    assert.match(issues[0]?.message, /not found/);
   });
 });
 

@@ -10,12 +10,13 @@ import { mapHaproxySamples } from '../../harness/services/targets/haproxy-target
 import { NGINX_MISSING, parseStubStatus } from '../../harness/services/targets/nginx-target.js';
 import { unavailableMetrics, withoutUnavailable } from '../../harness/services/targets/unavailable-metrics.js';
 import { parsePrometheusText } from '../../harness/sampling/prom-text.js';
+import { itemAt, valueAt } from '../../common/checked.js';
 
 test('figures built on a metric the target lacks are unavailable with its reason; the rest stay', () => {
   const { metrics, unavailable } = withoutUnavailable({ detection_ms: 12, client_errors: 0, deviation_pct: 0.1 }, ['detection_ms', 'recovery_ms'], NGINX_MISSING);
   assert.deepEqual(metrics, { client_errors: 0, deviation_pct: 0.1 });
   assert.deepEqual(Object.keys(unavailable).sort(), ['detection_ms', 'recovery_ms']);
-  assert.match(unavailable['detection_ms']!, /no health gauge/);
+  assert.match(valueAt(unavailable, 'detection_ms', 'unavailable.detection_ms'), /no health gauge/);
   assert.deepEqual(unavailableMetrics(['detection_ms'], {}), {});
 });
 
@@ -126,8 +127,8 @@ test('buildComparisons: a table per scenario and the five-target matrix, nothing
   const scenarios = [result('lbbench', { detection_ms: 30 }), result('nginx', {}, { detection_ms: 'no gauge' })];
   const tables = buildComparisons({ scenarios, targets: [{ name: 'lbbench', kind: 'lbbench', notes: [] }, { name: 'nginx', kind: 'nginx', notes: [] }] });
   assert.equal(tables.length, 2);
-  const matrix = tables[1]!;
+  const matrix = itemAt(tables, 1, 'tables[1]');
   const detection = matrix.rows.find((r) => r[0] === 'failover detection')!;
   assert.deepEqual(detection.slice(2), ['30 PASS', 'N/A']);
-  assert.deepEqual(buildComparisons({ scenarios: [scenarios[0]!] }), []);
+  assert.deepEqual(buildComparisons({ scenarios: [itemAt(scenarios, 0, 'scenarios[0]')] }), []);
 });

@@ -8,6 +8,7 @@ import { InputError } from '../../common/errors.js';
 import { renderHaproxyConfig, haproxyWeights } from '../../harness/services/targets/haproxy-config.js';
 import { renderNginxConfig } from '../../harness/services/targets/nginx-config.js';
 import { programPath, runProgram, skipWithout } from './target-helpers.js';
+import { itemAt } from '../../common/checked.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lbbench-target-configs-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -79,7 +80,7 @@ describe('rendered HAProxy configs', () => {
 
   test('weights above 256 are scaled into HAProxy range', () => {
     const lb = lbWith();
-    lb.backends = lb.backends.map((b, i) => ({ ...b, weight: [1000, 500, 1][i]! }));
+    lb.backends = lb.backends.map((b, i) => ({ ...b, weight: itemAt([1000, 500, 1], i, 'a test weight') }));
     assert.deepEqual(haproxyWeights(lb), [256, 128, 1]);
   });
 
@@ -105,8 +106,8 @@ targets:
   nginx-opt: { kind: nginx, binary: /opt/nginx/sbin/nginx }
 `,
     );
-    assert.equal(c.targets['my-nginx']!.kind, 'command');
-    assert.equal(c.targets['prod']!.kind === 'attach' && c.targets['prod']!.metricsFormat, 'lbbench');
+    assert.equal(c.targets['my-nginx']?.kind, 'command');
+    assert.equal(c.targets['prod']?.kind === 'attach' && c.targets['prod']?.metricsFormat, 'lbbench');
   });
 
   test('a bad declaration is an InputError naming file, line and field', () => {

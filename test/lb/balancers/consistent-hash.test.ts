@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConsistentHashBalancer, hash32 } from '../../../lb/balancers/consistent-hash.js';
 import type { BalancerBackend, PickContext } from '../../../lb/balancers/balancer.js';
+import { itemAt } from '../../../common/checked.js';
 
 const four: BalancerBackend[] = ['b0', 'b1', 'b2', 'b3'].map((name, index) => ({ index, name, weight: 1 }));
 const keys = Array.from({ length: 10_000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
@@ -11,7 +12,7 @@ function owners(b: ConsistentHashBalancer, mask: Uint8Array, list: readonly Bala
   return keys.map((ip) => {
     ctx.clientIp = ip;
     const id = b.pick(ctx, mask);
-    return id < 0 ? '-' : list[id]!.name;
+    return id < 0 ? '-' : itemAt(list, id, `backend ${id}`).name;
   });
 }
 

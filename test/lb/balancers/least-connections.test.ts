@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { LeastConnectionsBalancer } from '../../../lb/balancers/least-connections.js';
 import { WeightedRoundRobinBalancer } from '../../../lb/balancers/weighted-round-robin.js';
 import type { BalancerBackend, PickContext } from '../../../lb/balancers/balancer.js';
+import { tally } from './tally.js';
 
 function makeBackends(...weights: number[]): BalancerBackend[] {
   return weights.map((weight, index) => ({ index, name: String.fromCharCode(97 + index), weight }));
@@ -65,6 +66,6 @@ test('least_connections keeps in-flight per weight level when the proxy tracks i
   const ctx = makeCtx(0, 0, 0);
   const mask = Uint8Array.of(1, 1, 1);
   // Open 100 requests without completing any: load follows the weights.
-  for (let i = 0; i < 100; i++) ctx.inFlight[b.pick(ctx, mask)]!++;
+  for (let i = 0; i < 100; i++) tally(ctx.inFlight, b.pick(ctx, mask));
   assert.deepEqual(Array.from(ctx.inFlight), [50, 30, 20]);
 });

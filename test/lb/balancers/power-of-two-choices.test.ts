@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { PowerOfTwoChoicesBalancer } from '../../../lb/balancers/power-of-two-choices.js';
 import { mulberry32 } from '../../../lb/balancers/seeded-random.js';
 import type { BalancerBackend, PickContext } from '../../../lb/balancers/balancer.js';
+import { itemAt } from '../../../common/checked.js';
+import { tally } from './tally.js';
 
 function makeBackends(...weights: number[]): BalancerBackend[] {
   return weights.map((weight, index) => ({ index, name: String.fromCharCode(97 + index), weight }));
@@ -12,7 +14,7 @@ function makeCtx(...inFlight: number[]): PickContext {
 }
 function scripted(values: number[]): () => number {
   let i = 0;
-  return () => values[i++ % values.length]!;
+  return () => itemAt(values, i++ % values.length, 'values[i++ % values.length]');
 }
 
 test('power_of_two_choices: the less loaded of the two draws wins, the first on a tie', () => {
@@ -56,11 +58,11 @@ test('power_of_two_choices steers load away from a slow backend (seeded)', () =>
   // first request.
   for (let i = 0; i < 3000; i++) {
     const id = b.pick(ctx, mask);
-    counts[id]!++;
-    if (id === 0) ctx.inFlight[0]!++;
+    tally(counts, id);
+    if (id === 0) tally(ctx.inFlight, 0);
   }
-  assert.ok(counts[0]! <= 2, `counts ${counts.join(', ')}`);
-  assert.ok(Math.abs(counts[1]! - counts[2]!) < 300, `counts ${counts.join(', ')}`);
+  assert.ok(itemAt(counts, 0, 'counts[0]') <= 2, `counts ${counts.join(', ')}`);
+  assert.ok(Math.abs(itemAt(counts, 1, 'counts[1]') - itemAt(counts, 2, 'counts[2]')) < 300, `counts ${counts.join(', ')}`);
 });
 
 test('power_of_two_choices never picks a masked backend (seeded)', () => {

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { RandomBalancer } from '../../../lb/balancers/random.js';
 import { mulberry32 } from '../../../lb/balancers/seeded-random.js';
 import type { BalancerBackend, PickContext } from '../../../lb/balancers/balancer.js';
+import { itemAt } from '../../../common/checked.js';
+import { tally } from './tally.js';
 
 const backends: BalancerBackend[] = [
   { index: 0, name: 'a', weight: 5 },
@@ -14,7 +16,7 @@ const ctx: PickContext = { clientIp: '127.0.0.1', hashKey: undefined, inFlight: 
 /** A random source that returns the given values in turn. */
 function scripted(values: number[]): () => number {
   let i = 0;
-  return () => values[i++ % values.length]!;
+  return () => itemAt(values, i++ % values.length, 'values[i++ % values.length]');
 }
 
 test('random maps the draw onto cumulative weights', () => {
@@ -37,9 +39,9 @@ test('random with a seeded RNG follows the weights within 1.5 points', () => {
   const all = Uint8Array.of(1, 1, 1);
   const counts = [0, 0, 0];
   const n = 100_000;
-  for (let i = 0; i < n; i++) counts[b.pick(ctx, all)]!++;
+  for (let i = 0; i < n; i++) tally(counts, b.pick(ctx, all));
   const shares = counts.map((c) => (100 * c) / n);
-  [50, 30, 20].forEach((expected, i) => assert.ok(Math.abs(shares[i]! - expected) < 1.5, `shares ${shares.join(', ')}`));
+  [50, 30, 20].forEach((expected, i) => assert.ok(Math.abs(itemAt(shares, i, 'shares[i]') - expected) < 1.5, `shares ${shares.join(', ')}`));
 });
 
 test('random never picks a masked backend', () => {

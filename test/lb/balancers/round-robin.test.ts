@@ -9,7 +9,7 @@ const backends: BalancerBackend[] = [
   { index: 2, name: 'c', weight: 2 },
 ];
 const ctx: PickContext = { clientIp: '127.0.0.1', hashKey: undefined, inFlight: new Int32Array(3) };
-const names = (ids: number[]) => ids.map((i) => (i < 0 ? '-' : backends[i]!.name)).join('');
+const names = (ids: number[]) => ids.map((i) => (i < 0 ? '-' : backends[i]?.name)).join('');
 
 function picks(b: RoundRobinBalancer, mask: Uint8Array, n: number): number[] {
   return Array.from({ length: n }, () => b.pick(ctx, mask));

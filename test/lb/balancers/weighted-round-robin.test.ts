@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WeightedRoundRobinBalancer } from '../../../lb/balancers/weighted-round-robin.js';
 import type { BalancerBackend, PickContext } from '../../../lb/balancers/balancer.js';
+import { itemAt } from '../../../common/checked.js';
+import { tally } from './tally.js';
 
 function makeBackends(...weights: number[]): BalancerBackend[] {
   return weights.map((weight, index) => ({ index, name: String.fromCharCode(97 + index), weight }));
@@ -34,10 +36,10 @@ test('weighted_round_robin 5,3,2: exact shares, within one pick at every prefix'
   const mask = Uint8Array.of(1, 1, 1);
   const counts = [0, 0, 0];
   for (let n = 1; n <= 10_000; n++) {
-    counts[b.pick(ctx, mask)]!++;
+    tally(counts, b.pick(ctx, mask));
     for (let i = 0; i < 3; i++) {
-      const exact = (n * weights[i]!) / 10;
-      assert.ok(Math.abs(counts[i]! - exact) < 1, `prefix ${n}: backend ${i} has ${counts[i]}, exact share ${exact}`);
+      const exact = (n * itemAt(weights, i, 'weights[i]')) / 10;
+      assert.ok(Math.abs(itemAt(counts, i, 'counts[i]') - exact) < 1, `prefix ${n}: backend ${i} has ${counts[i]}, exact share ${exact}`);
     }
   }
   assert.deepEqual(counts, [5000, 3000, 2000]);
@@ -47,7 +49,7 @@ test('weighted_round_robin: an ineligible backend sits out and the rest keep exa
   const b = new WeightedRoundRobinBalancer(makeBackends(5, 3, 2));
   const mask = Uint8Array.of(1, 1, 0);
   const counts = [0, 0, 0];
-  for (let n = 0; n < 8000; n++) counts[b.pick(ctx, mask)]!++;
+  for (let n = 0; n < 8000; n++) tally(counts, b.pick(ctx, mask));
   assert.deepEqual(counts, [5000, 3000, 0]);
   assert.equal(b.pick(ctx, Uint8Array.of(0, 0, 0)), -1);
 });
