@@ -125,7 +125,7 @@ export function errorBody(status: number): Buffer {
 /** A complete raw HTTP/1.1 response with `Connection: close`, for a socket
  * whose request could not be parsed (400, 408, 431). */
 export function rawErrorResponse(status: 400 | 408 | 431): string {
-  const text = STATUS_TEXT[status]!;
+  const text = STATUS_TEXT[status] ?? 'Error';
   const body = `${status} ${text}\n`;
   return `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
 }

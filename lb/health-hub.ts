@@ -30,7 +30,7 @@ export class HealthHub {
         logLine(`${change.name} ${change.up ? 'UP' : 'DOWN'} (${change.source}: ${change.reason})`);
         onState(generation, change.index, change.up);
       },
-      (index, ok) => metrics.countCheck(names[index]!, ok),
+      (index, ok) => metrics.countCheck(names[index] ?? `backend ${index}`, ok),
     );
   }
 

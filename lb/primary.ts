@@ -22,6 +22,7 @@ import { logLine } from './log.js';
 import { LbMetrics, startMetricsServer, type LabelledSnapshot } from './metrics/lb-metrics.js';
 import type { WorkerSnapshot } from './metrics/worker-counters.js';
 import { ErrorCode } from '../common/error-codes.js';
+import { itemAt } from '../common/checked.js';
 
 /** How long a scrape waits for workers' fresh snapshots before using the last ones, ms. */
 export const SNAPSHOT_TIMEOUT_MS = 250;
@@ -367,7 +368,7 @@ class ClusterPrimary implements ClusterHandle {
 function workerExecArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = itemAt(argv, i, 'a node flag');
     if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
       i++;
       continue;

@@ -115,7 +115,9 @@ export class HealthRegistry {
   private handleCheck(index: number, ok: boolean, detail: string): void {
     if (this.stopped) return;
     this.onCheck?.(index, ok);
-    const state = this.health[index]!;
+    // Indexes come from our own checker; an unknown one is ignored, as in reportPassiveFailure.
+    const state = this.health[index];
+    if (state === undefined) return;
     const changed = ok ? state.recordSuccess() : state.recordFailure();
     if (changed) this.emit(index, state.up, detail, 'active');
   }
@@ -125,12 +127,12 @@ export class HealthRegistry {
     this.recoveryTimers[index] = setTimeout(() => {
       this.recoveryTimers[index] = undefined;
       // Without active checks there is no evidence to wait for: trust it again.
-      if (this.stopped || !this.health[index]!.markUp()) return;
+      if (this.stopped || !this.health[index]?.markUp()) return;
       this.emit(index, true, `passive recovery after ${this.passiveRecoveryMs}ms`, 'passive');
     }, this.passiveRecoveryMs);
   }
 
   private emit(index: number, up: boolean, reason: string, source: HealthChange['source']): void {
-    this.onChange({ index, name: this.names[index]!, up, reason, source });
+    this.onChange({ index, name: this.names[index] ?? `backend ${index}`, up, reason, source });
   }
 }

@@ -81,7 +81,7 @@ function addSnapshot(sum: Sum, snap: WorkerSnapshot, withGauges: boolean): void 
   for (const b of snap.backends) {
     const s = backendSum(sum, b.name);
     for (const [code, v] of Object.entries(b.requests)) addTo(s.requests, code, v);
-    b.durationBuckets.forEach((v, i) => (s.buckets[i]! += v));
+    b.durationBuckets.forEach((v, i) => (s.buckets[i] = (s.buckets[i] ?? 0) + v));
     s.sumS += b.durationSumS;
     for (const [r, v] of Object.entries(b.retries)) addTo(s.retries, r, v);
     s.upstreamConnects += b.upstreamConnects;
@@ -102,7 +102,7 @@ function mergeSums(a: Sum, b: Sum): Sum {
     for (const [name, s] of src.backends) {
       const o = backendSum(out, name);
       for (const [k, v] of s.requests) addTo(o.requests, k, v);
-      s.buckets.forEach((v, i) => (o.buckets[i]! += v));
+      s.buckets.forEach((v, i) => (o.buckets[i] = (o.buckets[i] ?? 0) + v));
       o.sumS += s.sumS;
       for (const [k, v] of s.retries) addTo(o.retries, k, v);
       o.activeRequests += s.activeRequests;
