@@ -34,7 +34,9 @@ export default tseslint.config(
   {
     // `x[i]!` asserts an index is in range without checking it. These directories have real checks
     // instead (common/checked.ts itemAt, narrowing by loop structure, defaults); keep it that way.
-    files: ['common/**/*.ts', 'backend/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    files: ['common/**/*.ts', 'backend/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'harness/**/*.ts'],
+    // harness/engines/ is being reshaped by its own stream, which adds the checks there.
+    ignores: ['harness/engines/**'],
     rules: {
       'no-restricted-syntax': [
         'error',

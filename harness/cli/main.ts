@@ -19,6 +19,7 @@ import { ExitCode, type ExitCodeValue } from '../../common/exit-codes.js';
 import { PACKAGE_VERSION } from '../../common/paths.js';
 import { requestedExitCode } from './exit-status.js';
 import type { LongRunningDeps } from './serve.js';
+import { valueAt } from '../../common/checked.js';
 
 /** Verbs in help order, each loaded only when needed. */
 const VERBS: Record<string, (deps: LongRunningDeps) => Promise<Command>> = {
@@ -106,7 +107,7 @@ async function buildProgram(argv: readonly string[]): Promise<Command> {
   const verb = argv[2];
   // Only the verb asked for is loaded; help, typos and no verb load them all.
   const names = verb !== undefined && Object.hasOwn(VERBS, verb) ? [verb] : Object.keys(VERBS);
-  for (const name of names) program.addCommand(await VERBS[name]!(deps));
+  for (const name of names) program.addCommand(await valueAt(VERBS, name, `the verb ${name}`)(deps));
   overrideExits(program);
   return program;
 }

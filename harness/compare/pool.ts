@@ -7,12 +7,13 @@
 import { collectSamples } from '../judge/repeats.js';
 import { metricStats } from '../judge/repeat-stats.js';
 import type { MetricStats, RunResult, ScenarioResult } from '../result/scenario-api.js';
+import { itemAt } from '../../common/checked.js';
 
 const WORST: readonly ScenarioResult['status'][] = ['interrupted', 'error', 'invalid'];
 
 /** Pools `runs` (at least one); scenarios are matched by name and target. */
 export function poolRuns(runs: readonly RunResult[]): RunResult {
-  const first = runs[0]!;
+  const first = itemAt(runs, 0, 'runs[0]');
   const byKey = new Map<string, ScenarioResult[]>();
   for (const run of runs) {
     for (const s of run.scenarios) {
@@ -32,7 +33,7 @@ export function poolRuns(runs: readonly RunResult[]): RunResult {
       metrics[name] = st.median;
     }
     const status = WORST.find((w) => all.some((s) => s.status === w)) ?? 'ok';
-    const last = all[all.length - 1]!;
+    const last = itemAt(all, all.length - 1, 'all[all.length - 1]');
     return {
       ...last,
       status,

@@ -3,6 +3,7 @@
  * coefficient of variation. Pure; inputs are never mutated.
  */
 import type { MetricStats } from '../result/scenario-api.js';
+import { itemAt } from '../../common/checked.js';
 
 /** Quantile `q` (0..1) by linear interpolation between order statistics
  * (R type 7, numpy's default). NaN for no values. */
@@ -18,7 +19,7 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
   const pos = (sorted.length - 1) * Math.min(1, Math.max(0, q));
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+  return itemAt(sorted, lo, 'sorted[lo]') + (itemAt(sorted, hi, 'sorted[hi]') - itemAt(sorted, lo, 'sorted[lo]')) * (pos - lo);
 }
 
 /** The median. NaN for no values. */
@@ -39,8 +40,8 @@ export function metricStats(values: readonly number[]): MetricStats | undefined 
   return {
     n,
     median: quantileSorted(sorted, 0.5),
-    min: sorted[0]!,
-    max: sorted[n - 1]!,
+    min: itemAt(sorted, 0, 'sorted[0]'),
+    max: itemAt(sorted, n - 1, 'sorted[n - 1]'),
     q1,
     q3,
     iqr: q3 - q1,

@@ -10,6 +10,7 @@ import { metricStats } from './repeat-stats.js';
 import type { LoadedScenario } from '../plan/scenario-file.js';
 import type { MetricStats, ReportTable, SamplingData, ScenarioOutcome, ScenarioResult } from '../result/scenario-api.js';
 import { judgeScenario } from './thresholds.js';
+import { itemAt } from '../../common/checked.js';
 
 /** What one run of a scenario's runner left behind. */
 export interface ScenarioAttempt {
@@ -87,7 +88,7 @@ export function foldAttempts(
   attempts: readonly ScenarioAttempt[],
 ): ScenarioResult {
   const n = attempts.length;
-  const last = attempts[n - 1]!;
+  const last = itemAt(attempts, n - 1, 'attempts[n - 1]');
   const label = (i: number, text: string): string => (n > 1 ? `repeat ${i + 1}/${n}: ${text}` : text);
   const status = combinedStatus(attempts);
   const invalidReasons = attempts.flatMap((a, i) => a.invalidReasons.map((r) => label(i, r)));
@@ -128,8 +129,8 @@ export function foldAttempts(
     settings,
     thresholds,
     verdicts: judged.verdicts,
-    startedAt: new Date(attempts[0]!.startedAtMs).toISOString(),
-    durationMs: last.startedAtMs + last.durationMs - attempts[0]!.startedAtMs,
+    startedAt: new Date(itemAt(attempts, 0, 'attempts[0]').startedAtMs).toISOString(),
+    durationMs: last.startedAtMs + last.durationMs - itemAt(attempts, 0, 'attempts[0]').startedAtMs,
     lines: attempts.flatMap((a) => a.lines),
     loads: attempts.flatMap((a, i) => a.loads.map((l) => (n > 1 ? { ...l, label: `${l.label} #${i + 1}` } : l))),
     metrics,

@@ -7,6 +7,7 @@ import type { LbbenchConfig, ThresholdConfig } from '../../common/config.js';
 import { UsageError } from '../../common/errors.js';
 import { evaluateThreshold, parseThresholdExpr, type ThresholdExpr } from '../../common/threshold-expr.js';
 import type { MetricStats, Verdict } from '../result/scenario-api.js';
+import { valueAt } from '../../common/checked.js';
 
 /**
  * The thresholds that apply to `scenarioName`: the config's defaults
@@ -32,7 +33,7 @@ export function resolveThresholds(
         `unknown threshold profile "${profile}"; known profiles: ${known.length ? known.join(', ') : '(none defined in config)'}`,
       );
     }
-    merged = mergeByName(merged, config.profiles[profile]![scenarioName] ?? []);
+    merged = mergeByName(merged, valueAt(config.profiles, profile, `profile ${profile}`)[scenarioName] ?? []);
   }
   return merged;
 }

@@ -26,6 +26,7 @@ import { SCENARIOS_DIR } from '../../common/paths.js';
 import { formatPath, readYamlFile, validateYaml, zodIssuesToInputIssues, type YamlSource } from '../../common/yaml-source.js';
 import { SCENARIO_KINDS } from '../scenarios/index.js';
 import { thresholdMetricIssues } from './threshold-check.js';
+import { valueAt } from '../../common/checked.js';
 
 /** A validated scenario file. */
 export interface LoadedScenario {
@@ -97,7 +98,7 @@ function fullPath(i: z.core.$ZodIssue): PropertyKey[] {
  * there, otherwise it is the same issue as the full profile's.
  */
 function settingsIssues(source: YamlSource, kind: string, settings: Record<string, unknown>, quick: Record<string, unknown>): InputIssue[] {
-  const schema = SCENARIO_KINDS[kind]!.settingsSchema;
+  const schema = valueAt(SCENARIO_KINDS, kind, `scenario kind ${kind}`).settingsSchema;
   const full = schema.safeParse(settings);
   const out = full.success ? [] : issuesUnder(source, ['settings'], full.error.issues);
   const seen = new Set(out.map((i) => `${i.path}|${i.message}`));

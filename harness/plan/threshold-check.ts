@@ -13,6 +13,7 @@ import { parseThresholdExpr } from '../../common/threshold-expr.js';
 import { formatPath, type YamlSource } from '../../common/yaml-source.js';
 import type { LoadedScenario } from './scenario-file.js';
 import { kindProducesMetric, SCENARIO_KINDS } from '../scenarios/index.js';
+import { itemAt } from '../../common/checked.js';
 
 /**
  * Issues of `thresholds` (found at `prefix` in `source`, e.g.
@@ -105,9 +106,9 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur[j] = Math.min(itemAt(prev, j, 'prev[j]') + 1, itemAt(cur, j - 1, 'cur[j - 1]') + 1, itemAt(prev, j - 1, 'prev[j - 1]') + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
     prev = cur;
   }
-  return prev[b.length]!;
+  return itemAt(prev, b.length, 'prev[b.length]');
 }

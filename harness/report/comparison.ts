@@ -10,6 +10,7 @@ import { parseThresholdExpr } from '../../common/threshold-expr.js';
 import type { ReportTable, RunResult, SamplingData, ScenarioResult, Verdict } from '../result/scenario-api.js';
 import { formatNumber } from './format.js';
 import { GUIDE_HEADLINES, guideHeadlineOf } from './summary.js';
+import { itemAt } from '../../common/checked.js';
 
 /** Which way a figure is better. */
 export type Direction = 'higher' | 'lower';
@@ -70,7 +71,7 @@ function median(values: readonly number[]): number | undefined {
   if (values.length === 0) return undefined;
   const v = [...values].sort((a, b) => a - b);
   const mid = v.length >> 1;
-  return v.length % 2 ? v[mid] : (v[mid - 1]! + v[mid]!) / 2;
+  return v.length % 2 ? v[mid] : (itemAt(v, mid - 1, 'v[mid - 1]') + itemAt(v, mid, 'v[mid]')) / 2;
 }
 
 /** The target's name of a result (schema 1: lbbench). */
@@ -105,9 +106,9 @@ export function scenarioComparison(results: readonly ScenarioResult[]): ReportTa
     const defined = values.filter((v): v is number => v !== undefined);
     const best = dir === undefined || defined.length === 0 ? undefined : dir === 'higher' ? Math.max(...defined) : Math.min(...defined);
     const cells = values.map((v, i) => {
-      const na = results[i]!.unavailable?.[figure];
+      const na = itemAt(results, i, 'results[i]').unavailable?.[figure];
       // The reason is in the target's notes and the verdict; the cell stays narrow.
-      if (v === undefined) return na !== undefined ? 'N/A' : results[i]!.status === 'ok' ? '—' : results[i]!.status.toUpperCase();
+      if (v === undefined) return na !== undefined ? 'N/A' : itemAt(results, i, 'results[i]').status === 'ok' ? '—' : itemAt(results, i, 'results[i]').status.toUpperCase();
       return `${formatNumber(v)}${ratioText(v, best, dir)}`;
     });
     rows.push([figure, direct === undefined ? '—' : formatNumber(direct), ...cells]);

@@ -12,6 +12,7 @@ import { buildComparisons, targetNoteLines } from './comparison.js';
 import { escapeHtml, renderSvgChart } from './charts/svg.js';
 import { environmentTable, formatNumber, loadsTable, processTable, VERDICT_COLUMNS, verdictRow } from './format.js';
 import { overallStatus, runSummary, scenarioStatus } from './summary.js';
+import { itemAt } from '../../common/checked.js';
 
 function cell(c: string | number): string {
   return escapeHtml(typeof c === 'number' ? formatNumber(c) : c);
@@ -78,7 +79,7 @@ function targetColumn(s: ScenarioResult & RepeatFields): string {
 
 function scenarioSection(run: RunResult, name: string): string {
   const results = run.scenarios.filter((s) => s.name === name);
-  const first = results[0]!;
+  const first = itemAt(results, 0, 'results[0]');
   const charts = scenarioCharts(run, name).map(renderSvgChart);
   return [
     `<section class="scenario" id="scenario-${escapeHtml(name)}">`,

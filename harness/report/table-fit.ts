@@ -1,3 +1,4 @@
+import { itemAt } from '../../common/checked.js';
 /**
  * Fits a table into a terminal width. Pure: it only decides which columns go
  * into which block and how cells are shortened; terminal.ts draws the blocks.
@@ -60,7 +61,7 @@ export function cutCell(text: string, max: number): string {
 }
 
 function cutColumns(t: TextTable, widths: readonly number[]): TextTable {
-  return { columns: t.columns.map((c, i) => cutCell(c, widths[i]!)), rows: t.rows.map((r) => r.map((c, i) => cutCell(c, widths[i] ?? c.length))) };
+  return { columns: t.columns.map((c, i) => cutCell(c, itemAt(widths, i, 'widths[i]'))), rows: t.rows.map((r) => r.map((c, i) => cutCell(c, widths[i] ?? c.length))) };
 }
 
 /** Words of `text` in lines of at most `width` columns (a longer word gets a line of its own). */
@@ -92,8 +93,8 @@ export function fitTable(t: TextTable, opts: FitOptions = {}): TextTable[] {
   const shrunk = [...natural];
   for (let over = boxedWidth(shrunk) - width; over > 0; over--) {
     const widest = shrunk.indexOf(Math.max(...shrunk));
-    if (shrunk[widest]! <= minCut) break;
-    shrunk[widest]!--;
+    if (itemAt(shrunk, widest, 'the widest column') <= minCut) break;
+    shrunk[widest] = itemAt(shrunk, widest, 'the widest column') - 1;
   }
   if (boxedWidth(shrunk) <= width) return [cutColumns(t, shrunk)];
 
@@ -106,7 +107,7 @@ export function fitTable(t: TextTable, opts: FitOptions = {}): TextTable[] {
   const groups: number[][] = [];
   let current: number[] = [];
   for (let i = 1; i < widths.length; i++) {
-    const trial = [0, ...current, i].map((j) => widths[j]!);
+    const trial = [0, ...current, i].map((j) => itemAt(widths, j, 'widths[j]'));
     if (current.length > 0 && boxedWidth(trial) > width) {
       groups.push(current);
       current = [];
@@ -116,6 +117,6 @@ export function fitTable(t: TextTable, opts: FitOptions = {}): TextTable[] {
   if (current.length > 0) groups.push(current);
   return groups.map((g) => {
     const pick = [0, ...g];
-    return { columns: pick.map((j) => cut.columns[j]!), rows: cut.rows.map((r) => pick.map((j) => r[j] ?? '')) };
+    return { columns: pick.map((j) => itemAt(cut.columns, j, 'cut.columns[j]')), rows: cut.rows.map((r) => pick.map((j) => r[j] ?? '')) };
   });
 }

@@ -9,6 +9,7 @@
 import { UsageError } from '../../common/errors.js';
 import type { LoadResult, SeriesBucket } from '../engines/engine.js';
 import { encodeHistogram, mergeEncodedHistograms, summarizeHistogram } from './histogram.js';
+import { itemAt } from '../../common/checked.js';
 
 /** What a merged result adds to a LoadResult. */
 export interface MergedLoadResult extends LoadResult {
@@ -58,7 +59,7 @@ function mergeSeries(parts: readonly LoadResult[], startMs: number, intervalMs: 
  */
 export function mergeLoadResults(parts: readonly LoadResult[]): MergedLoadResult {
   if (parts.length === 0) throw new UsageError('merge: give at least one load result');
-  const first = parts[0]!;
+  const first = itemAt(parts, 0, 'parts[0]');
   const models = new Set(parts.map((p) => p.loadModel));
   if (models.size > 1) throw new UsageError(`merge: the results mix load models (${[...models].join(', ')}); merge open-loop with open-loop, closed with closed`);
   const intervals = new Set(parts.map((p) => p.seriesIntervalMs));

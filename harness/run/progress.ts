@@ -14,6 +14,7 @@
  * so tests are exact.
  */
 import type { LoadSpec, SeriesBucket } from '../engines/engine.js';
+import { itemAt } from '../../common/checked.js';
 
 /** What the run loop tells the progress display. */
 export interface RunProgress {
@@ -105,7 +106,7 @@ function liveOf(w: Window): ProgressState['live'] {
   let errors = 0;
   let p99Us = 0;
   for (let i = w.buckets.length - 1; i >= 0 && spanMs < 1000; i--) {
-    const b = w.buckets[i]!;
+    const b = itemAt(w.buckets, i, 'w.buckets[i]');
     spanMs += b.intervalMs;
     requests += b.requests;
     errors += b.errors;

@@ -3,6 +3,7 @@
  * balancer, backends and generator per PID.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { itemAt } from '../../common/checked.js';
 
 /** Clock ticks per second for /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
 const TICKS_PER_SECOND = 100;
@@ -58,7 +59,7 @@ export function childPids(pid: number): number[] {
 /** `pid` and all its descendants. */
 export function processTree(pid: number): number[] {
   const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...childPids(out[i]!));
+  for (let i = 0; i < out.length; i++) out.push(...childPids(itemAt(out, i, 'out[i]')));
   return out;
 }
 

@@ -4,6 +4,7 @@
  * timestamps are skipped.
  */
 import type { PromSample } from '../result/scenario-api.js';
+import { itemAt } from '../../common/checked.js';
 
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
@@ -18,10 +19,10 @@ export function parsePrometheusText(text: string): PromSample[] {
     if (!m) continue;
     const labels: Record<string, string> = {};
     if (m[3]) {
-      for (const l of m[3].matchAll(LABEL)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+      for (const l of m[3].matchAll(LABEL)) labels[itemAt(l, 1, 'l[1]')] = itemAt(l, 2, 'l[2]').replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
     const value = m[4] === '+Inf' ? Infinity : m[4] === '-Inf' ? -Infinity : Number(m[4]);
-    out.push({ name: m[1]!, labels, value });
+    out.push({ name: itemAt(m, 1, 'm[1]'), labels, value });
   }
   return out;
 }

@@ -10,6 +10,7 @@ import { CpuMeter } from './proc-stats.js';
 import { parsePrometheusText, sampleMatches } from './prom-text.js';
 import type { PromSnapshot, SamplingData, SamplingSession } from '../result/scenario-api.js';
 import { ErrorCode } from '../../common/error-codes.js';
+import { valueAt } from '../../common/checked.js';
 
 /** A scrape must complete within this, ms. */
 export const SCRAPE_TIMEOUT_MS = 2000;
@@ -61,7 +62,7 @@ async function fetchMetricsText(metricsUrl: string, signal?: AbortSignal): Promi
 export function seriesKey(name: string, labels: Readonly<Record<string, string>>): string {
   const keys = Object.keys(labels).sort();
   if (keys.length === 0) return name;
-  const body = keys.map((k) => `${k}="${labels[k]!.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+  const body = keys.map((k) => `${k}="${valueAt(labels, k, `label ${k}`).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
   return `${name}{${body}}`;
 }
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { processTree, readProcStat } from './proc-stats.js';
+import { itemAt } from '../../common/checked.js';
 
 /** TCP states in /proc/net/tcp (hex). */
 const TCP_ESTABLISHED = '01';
@@ -33,7 +34,7 @@ function readTcpTables(pid?: number): TcpRow[] {
       const f = line.trim().split(/\s+/);
       // f[1] is local address:port (hex), f[3] the state, f[9] the inode.
       if (f.length < 10) continue;
-      rows.push({ localPort: parseInt(f[1]!.split(':').pop()!, 16), state: f[3]!, inode: f[9]! });
+      rows.push({ localPort: parseInt(itemAt(f, 1, 'f[1]').split(':').pop()!, 16), state: itemAt(f, 3, 'f[3]'), inode: itemAt(f, 9, 'f[9]') });
     }
   }
   return rows;
@@ -45,7 +46,7 @@ function socketInodes(pid: number): Set<string> {
   for (const fd of safeReaddir(`/proc/${pid}/fd`)) {
     try {
       const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
+      if (m) inodes.add(itemAt(m, 1, 'm[1]'));
     } catch {
       // The fd closed between readdir and readlink.
     }

@@ -7,6 +7,7 @@
 import type { AlgorithmName } from '../../common/config.js';
 import type { LoadResult, SeriesBucket } from '../engines/engine.js';
 import type { SamplingData } from '../result/scenario-api.js';
+import { itemAt } from '../../common/checked.js';
 
 /** Bytes in one MB as memory is reported here (MiB, 1,048,576). */
 export const BYTES_PER_MB = 1_048_576;
@@ -78,7 +79,7 @@ export function distributionDeviation(counts: readonly number[], expected: reado
   if (counts.length !== expected.length) throw new RangeError(`${counts.length} counts for ${expected.length} expected shares`);
   const total = counts.reduce((a, b) => a + b, 0);
   const shares = counts.map((c) => (total > 0 ? c / total : 0));
-  const deviationsPct = shares.map((s, i) => (expected[i]! > 0 ? (Math.abs(s - expected[i]!) / expected[i]!) * 100 : s > 0 ? Infinity : 0));
+  const deviationsPct = shares.map((s, i) => (itemAt(expected, i, 'expected[i]') > 0 ? (Math.abs(s - itemAt(expected, i, 'expected[i]')) / itemAt(expected, i, 'expected[i]')) * 100 : s > 0 ? Infinity : 0));
   return { shares, deviationsPct, maxDeviationPct: deviationsPct.reduce((a, b) => Math.max(a, b), 0) };
 }
 
@@ -181,7 +182,7 @@ export function median(values: readonly number[]): number | undefined {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length === 0) return undefined;
   const mid = v.length >> 1;
-  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+  return v.length % 2 ? itemAt(v, mid, 'v[mid]') : (itemAt(v, mid - 1, 'v[mid - 1]') + itemAt(v, mid, 'v[mid]')) / 2;
 }
 
 /**
@@ -231,8 +232,8 @@ export function buildTimeline(
   for (const e of [...events].sort((a, b) => a.atMs - b.atMs)) {
     const rel = e.atMs - startedAtMs;
     let i = rows.findIndex((r) => rel >= r.tMs && rel < r.tMs + intervalMs);
-    if (i < 0) i = rel < rows[0]!.tMs ? 0 : rows.length - 1;
-    rows[i]!.events.push(e.label);
+    if (i < 0) i = rel < itemAt(rows, 0, 'rows[0]').tMs ? 0 : rows.length - 1;
+    itemAt(rows, i, 'rows[i]').events.push(e.label);
   }
   return rows;
 }

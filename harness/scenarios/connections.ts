@@ -37,6 +37,7 @@ import {
   type ScenarioKind,
 } from './shared.js';
 import { highestServed, judgeServedLevel, type ServedLevel } from './served.js';
+import { itemAt } from '../../common/checked.js';
 
 export const connectionsSettings = z.strictObject({
   /** Connections to hold when `levels` is not given. Default 10000. */
@@ -140,7 +141,7 @@ async function runConnections(ctx: ScenarioContext, s: ConnectionsSettings): Pro
   }
 
   const best = highestServed(held);
-  const top = held[held.length - 1]!;
+  const top = itemAt(held, held.length - 1, 'held[held.length - 1]');
   const failed = held.find((h) => !h.served);
   ctx.log(
     best

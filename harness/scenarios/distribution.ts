@@ -18,6 +18,7 @@ import type { ReportTable, ScenarioContext, ScenarioOutcome } from '../result/sc
 import { distributionDeviation, errorCount, expectedShares, round } from './analysis.js';
 import { checkLoad, connectionsSetting, lbUrl, maxErrorRateSetting, pathSetting, rateSetting, type ScenarioKind } from './shared.js';
 import { ErrorCode } from '../../common/error-codes.js';
+import { itemAt } from '../../common/checked.js';
 
 export const distributionSettings = z.strictObject({
   /** Requests per algorithm (sent at `rate`, so the run lasts requests / rate s). Default 100000. */
@@ -129,7 +130,7 @@ async function runDistribution(ctx: ScenarioContext, s: DistributionSettings): P
       invalidReasons.push(...checkLoad(`lb ${algorithm}`, load, { maxErrorRate: s.maxErrorRate, requireUnsaturatedGenerator: false }));
 
       const lbCounts = names.map((backend) => counterDelta(before, after, MetricName.requests, { backend }));
-      const backendCounts = names.map((_, i) => backendFamilyCount(statsAfter[i]!, s.path) - backendFamilyCount(statsBefore[i]!, s.path));
+      const backendCounts = names.map((_, i) => backendFamilyCount(itemAt(statsAfter, i, 'statsAfter[i]'), s.path) - backendFamilyCount(itemAt(statsBefore, i, 'statsBefore[i]'), s.path));
       const d = summarize(algorithm, names, weights, lbCounts, backendCounts, s.agreementTolerancePct);
       results.push(d);
       metrics[`deviation_pct_${algorithm}`] = round(d.maxDeviationPct);
@@ -166,17 +167,17 @@ export function summarize(
 ): AlgorithmDistribution {
   const expected = expectedShares(algorithm, weights) ?? weights.map(() => 1 / weights.length);
   const dev = distributionDeviation(lbCounts, expected);
-  const countsAgree = lbCounts.every((c, i) => Math.abs(c - backendCounts[i]!) <= Math.max(2, (c * agreementTolerancePct) / 100));
+  const countsAgree = lbCounts.every((c, i) => Math.abs(c - itemAt(backendCounts, i, 'backendCounts[i]')) <= Math.max(2, (c * agreementTolerancePct) / 100));
   return {
     algorithm,
     backends: names.map((name, i) => ({
       name,
-      weight: weights[i]!,
-      expectedShare: expected[i]!,
-      lbCount: lbCounts[i]!,
-      backendCount: backendCounts[i]!,
-      observedShare: dev.shares[i]!,
-      deviationPct: dev.deviationsPct[i]!,
+      weight: itemAt(weights, i, 'weights[i]'),
+      expectedShare: itemAt(expected, i, 'expected[i]'),
+      lbCount: itemAt(lbCounts, i, 'lbCounts[i]'),
+      backendCount: itemAt(backendCounts, i, 'backendCounts[i]'),
+      observedShare: itemAt(dev.shares, i, 'dev.shares[i]'),
+      deviationPct: itemAt(dev.deviationsPct, i, 'dev.deviationsPct[i]'),
     })),
     maxDeviationPct: dev.maxDeviationPct,
     countsAgree,

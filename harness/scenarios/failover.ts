@@ -23,6 +23,7 @@ import {
 } from './analysis.js';
 import { checkLoad, connectionsSetting, durationSetting, lbUrl, pathSetting, rateSetting, sleep, type ScenarioKind } from './shared.js';
 import { ErrorCode } from '../../common/error-codes.js';
+import { itemAt } from '../../common/checked.js';
 
 export const failoverSettings = z.strictObject({
   /** Steady open-loop rate, requests/s. Default 1000. */
@@ -98,7 +99,7 @@ function windowStarted(load: Promise<LoadResult>, firstBucket: Promise<void>): P
 
 async function runFailover(ctx: ScenarioContext, s: FailoverSettings): Promise<ScenarioOutcome> {
   const names = ctx.config.lb.backends.map((b) => b.name);
-  const victim = s.victim ?? names[1] ?? names[0]!;
+  const victim = s.victim ?? names[1] ?? itemAt(names, 0, 'names[0]');
   if (names.length < 2) {
     return { metrics: {}, tables: [], invalidReasons: ['failover needs at least 2 backends in lb.backends'], details: {} };
   }

@@ -32,6 +32,7 @@ import {
   type ScenarioKind,
   warmupSetting,
 } from './shared.js';
+import { itemAt } from '../../common/checked.js';
 
 export const latConnSettings = z.strictObject({
   /** Connection levels, each held in turn. Default 100, 500, 1000, 2000. */
@@ -143,7 +144,7 @@ async function runLatConn(ctx: ScenarioContext, s: LatConnSettings): Promise<Sce
         runs.push(levelRun(f, rate, run.result, run.peakConnections));
       }
     }
-    const judged = runs.find((r) => r.at === judgeAt) ?? runs[0]!;
+    const judged = runs.find((r) => r.at === judgeAt) ?? itemAt(runs, 0, 'runs[0]');
     const level: LevelResult = {
       connections: c,
       p99Us: judged.p99Us,

@@ -32,6 +32,7 @@ import {
   type ScenarioKind,
   warmupSetting,
 } from './shared.js';
+import { itemAt } from '../../common/checked.js';
 
 export const latencyCurveSettings = z.strictObject({
   /** Connections of the capacity run and of every open-loop point. Default 100. */
@@ -156,7 +157,7 @@ async function sweep(
   const rates = out.errorRates;
   const planned = [...fractions];
   for (let i = 0; i < planned.length; i++) {
-    const fraction = planned[i]!;
+    const fraction = itemAt(planned, i, 'planned[i]');
     const offered = fraction * capacityRps;
     const r: LoadResult = await ctx.load(`${label} ${Math.round(fraction * 100)}%`, 'open-loop', {
       url,

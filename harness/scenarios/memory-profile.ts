@@ -22,6 +22,7 @@ import {
   type ScenarioKind,
   sleep,
 } from './shared.js';
+import { itemAt } from '../../common/checked.js';
 
 export const memoryProfileSettings = z.strictObject({
   /** Connection levels, each held in turn. Default 100, 1000, 2000. */
@@ -179,8 +180,8 @@ async function runMemoryProfile(ctx: ScenarioContext, s: MemoryProfileSettings):
 export function marginalRssPerConnectionKb(levels: readonly { connections: number; rssBytes: number }[]): number | undefined {
   if (levels.length < 2) return undefined;
   const sorted = [...levels].sort((a, b) => a.connections - b.connections);
-  const lo = sorted[0]!;
-  const hi = sorted[sorted.length - 1]!;
+  const lo = itemAt(sorted, 0, 'sorted[0]');
+  const hi = itemAt(sorted, sorted.length - 1, 'sorted[sorted.length - 1]');
   if (hi.connections === lo.connections) return undefined;
   return (hi.rssBytes - lo.rssBytes) / (hi.connections - lo.connections) / 1024;
 }

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { InvalidRunError } from '../../common/errors.js';
 import { ErrorCode } from '../../common/error-codes.js';
+import { itemAt } from '../../common/checked.js';
 
 /** A port a service is about to bind, with who wants it (for messages). */
 export interface PortClaim {
@@ -66,7 +67,7 @@ export async function assertPortsFree(claims: readonly PortClaim[]): Promise<voi
   const list = busy.map((c) => `${c.port} (${c.owner})`).join(', ');
   throw new InvalidRunError(
     ErrorCode.PORT_BUSY,
-    `port${busy.length > 1 ? 's' : ''} already in use: ${list}. Stop what listens there (e.g. \`ss -ltnp 'sport = :${busy[0]!.port}'\`), ` +
+    `port${busy.length > 1 ? 's' : ''} already in use: ${list}. Stop what listens there (e.g. \`ss -ltnp 'sport = :${itemAt(busy, 0, 'busy[0]').port}'\`), ` +
       'change the ports in the config, or use --attach to run against services that are already running',
   );
 }

@@ -5,6 +5,7 @@
  * `rss_idle_mb` (0 connections) and `rss_mb_c<N>` (N connections).
  */
 import { asNumber, asRecords, chartId, type Chart, type ChartMarker, type ChartPoint, type ChartSeries, type ScenarioVariant } from './chart.js';
+import { itemAt } from '../../../common/checked.js';
 
 const BYTES_PER_MIB = 1024 * 1024;
 
@@ -15,7 +16,7 @@ export function memoryCharts(scenario: string, variants: readonly ScenarioVarian
   for (const v of variants) {
     const samples = asRecords(v.details['rssSamples']).filter((r) => asNumber(r['atMs']) !== undefined && asNumber(r['rssBytes']) !== undefined);
     if (samples.length > 0) {
-      const t0 = samples[0]!['atMs'] as number;
+      const t0 = itemAt(samples, 0, 'samples[0]')['atMs'] as number;
       overTime.push({ name: `${v.label} RSS`, kind: 'line', points: samples.map((r) => ({ x: ((r['atMs'] as number) - t0) / 1000, y: (r['rssBytes'] as number) / BYTES_PER_MIB })) });
       // Phase changes of the first variant only: the others' phases are at
       // nearly the same times and would double every marker.

@@ -14,6 +14,7 @@
  */
 import type { Chart, ChartSeries } from './chart.js';
 import { axisTitle, seriesColor } from './palette.js';
+import { itemAt } from '../../../common/checked.js';
 
 /** Most x positions a Mermaid chart gets (more are unreadable on GitHub's ~800 px). */
 export const MAX_POINTS = 60;
@@ -73,7 +74,7 @@ function sample(chart: Chart): Sampled {
     const markerCells = chart.markers.map((m) => {
       const xs = chart.ticks?.map((t) => t.x) ?? labels.map((_, c) => c);
       let best = 0;
-      xs.forEach((x, c) => (Math.abs(x - m.x) < Math.abs(xs[best]! - m.x) ? (best = c) : undefined));
+      xs.forEach((x, c) => (Math.abs(x - m.x) < Math.abs(itemAt(xs, best, 'xs[best]') - m.x) ? (best = c) : undefined));
       return best;
     });
     return { xAxis: `[${labels.map(quote).join(', ')}]`, values, dropped, markerCells };
@@ -87,13 +88,13 @@ function sample(chart: Chart): Sampled {
   // Whole groups of k neighbouring points per cell, so every cell merges as
   // many points (an uneven split would alias a flat line into a zigzag).
   const k = Math.max(1, Math.ceil(longest.points.length / MAX_POINTS));
-  const step = longest.points.length > 1 ? (longest.points[longest.points.length - 1]!.x - longest.points[0]!.x) / (longest.points.length - 1) : 1;
+  const step = longest.points.length > 1 ? (itemAt(longest.points, longest.points.length - 1, 'longest.points[longest.points.length - 1]').x - itemAt(longest.points, 0, 'longest.points[0]').x) / (longest.points.length - 1) : 1;
   const cells = Math.max(2, Math.ceil(longest.points.length / k));
   const width = (max - min + step) / cells || 1;
   const cellOf = (x: number): number => Math.min(cells - 1, Math.max(0, Math.floor((x - min) / width)));
   chart.series.forEach((s, i) => {
     const buckets: number[][] = Array.from({ length: cells }, () => []);
-    for (const p of s.points) buckets[cellOf(p.x)]!.push(p.y);
+    for (const p of s.points) itemAt(buckets, cellOf(p.x), 'buckets[cellOf(p.x)]').push(p.y);
     let last: number | undefined;
     const ys = buckets.map((b) => {
       if (b.length === 0) return last;
@@ -137,12 +138,12 @@ export function renderMermaidChart(chart: Chart): string | undefined {
     ...s.values.map((v) => `  ${v.series.kind} [${v.ys.map(short).join(', ')}]`),
   ];
   if (hasMarkers) {
-    const cells = s.values[0]!.ys.length;
+    const cells = itemAt(s.values, 0, 's.values[0]').ys.length;
     const bars = Array.from({ length: cells }, (_, c) => (s.markerCells.includes(c) ? yMax : 0));
     lines.push(`  bar [${bars.map(short).join(', ')}]`);
   }
   lines.push('```');
-  const legend = s.values.map((v, i) => `${colors[i]!.name} ${v.series.kind}: ${v.series.name}`);
+  const legend = s.values.map((v, i) => `${itemAt(colors, i, 'colors[i]').name} ${v.series.kind}: ${v.series.name}`);
   if (hasMarkers) legend.push('dark grey bars: the events below');
   const caption = [`_${legend.join(' · ')}_`];
   if (s.dropped.length > 0) caption.push(`_Not drawn (missing points at some x): ${s.dropped.join(', ')}._`);

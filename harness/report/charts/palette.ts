@@ -1,3 +1,4 @@
+import { itemAt } from '../../../common/checked.js';
 /** Series colours shared by the Mermaid and SVG renderers, with names for
  * legends that cannot show colour (Mermaid's xychart has no legend). */
 export const PALETTE: readonly { hex: string; name: string }[] = [
@@ -15,7 +16,7 @@ export const PALETTE: readonly { hex: string; name: string }[] = [
 
 /** The colour of the i-th series (the palette repeats). */
 export function seriesColor(i: number): { hex: string; name: string } {
-  return PALETTE[i % PALETTE.length]!;
+  return itemAt(PALETTE, i % PALETTE.length, 'PALETTE[i % PALETTE.length]');
 }
 
 /** An axis title: `latency (ms)`, or the label alone without a unit. */

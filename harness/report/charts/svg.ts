@@ -14,6 +14,7 @@
  */
 import type { Chart, ChartSeries } from './chart.js';
 import { axisTitle, seriesColor } from './palette.js';
+import { itemAt } from '../../../common/checked.js';
 
 const W = 760;
 const H = 340;
@@ -85,9 +86,9 @@ function yMap(chart: Chart): { at(y: number): number; ticks: number[]; base: num
   const min = Math.min(0, ...ys);
   const top = Math.max(...ys, 0);
   const first = niceTicks(min, top > min ? top : min + 1, 5);
-  const step = first.length > 1 ? first[1]! - first[0]! : 1;
+  const step = first.length > 1 ? itemAt(first, 1, 'first[1]') - itemAt(first, 0, 'first[0]') : 1;
   // The top of the plot is the first tick at or above the highest value.
-  const max = Math.max(top, first[first.length - 1]! + (first[first.length - 1]! < top ? step : 0));
+  const max = Math.max(top, itemAt(first, first.length - 1, 'first[first.length - 1]') + (itemAt(first, first.length - 1, 'first[first.length - 1]') < top ? step : 0));
   const ticks = niceTicks(min, max, 5);
   const span = max - min || 1;
   const at = (y: number): number => M.top + PLOT_H - ((y - min) / span) * PLOT_H;
@@ -124,7 +125,7 @@ export function renderSvgChart(chart: Chart): string {
     if (s.kind === 'bar') {
       const slot = bars.findIndex((b) => b.i === i);
       // On a numeric axis a bar is as wide as the closest two points allow.
-      const gaps = s.points.slice(1).map((p, k) => x.at(p.x) - x.at(s.points[k]!.x)).filter((g) => g > 0);
+      const gaps = s.points.slice(1).map((p, k) => x.at(p.x) - x.at(itemAt(s.points, k, 's.points[k]').x)).filter((g) => g > 0);
       const band = x.band || Math.max(1, Math.min(PLOT_W / 10, ...gaps) * 0.8);
       const groupW = band * (x.band ? 0.8 : 1);
       const barW = groupW / (x.band ? bars.length : 1);

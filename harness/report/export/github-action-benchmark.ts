@@ -10,6 +10,7 @@ import { metricDirection } from '../../compare/direction.js';
 import { formatNumber } from '../format.js';
 import type { RunResult } from '../../result/scenario-api.js';
 import { exportedMetrics, unitOf } from './units.js';
+import { itemAt } from '../../../common/checked.js';
 
 export interface GithubBenchmarkEntry {
   name: string;
@@ -29,7 +30,7 @@ export function toGithubActionBenchmark(run: RunResult): GithubBenchmarkFiles {
   const out: GithubBenchmarkFiles = { biggerIsBetter: [], smallerIsBetter: [] };
   const thresholds = new Map(run.scenarios.map((s) => [s.name, s.thresholds]));
   for (const m of exportedMetrics(run)) {
-    const dir = metricDirection(m.metric, thresholds.get(m.benchmark.split('/')[0]!) ?? []);
+    const dir = metricDirection(m.metric, thresholds.get(itemAt(m.benchmark.split('/'), 0, 'm.benchmark.split("/")[0]')) ?? []);
     if (dir.better === 'none') continue;
     const entry: GithubBenchmarkEntry = { name: `${m.benchmark} - ${m.metric}`, unit: unitOf(m.metric), value: m.value };
     if (m.stats) {

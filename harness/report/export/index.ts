@@ -8,6 +8,7 @@ import type { RunResult } from '../../result/scenario-api.js';
 import { writeFileAtomic } from '../write.js';
 import { toBmf } from './bmf.js';
 import { toGithubActionBenchmark } from './github-action-benchmark.js';
+import { valueAt } from '../../../common/checked.js';
 
 /** Format name -> files (suffix -> JSON value). */
 export const EXPORT_FORMATS: Readonly<Record<string, (run: RunResult) => Record<string, unknown>>> = Object.freeze({
@@ -24,7 +25,7 @@ export const EXPORT_FORMAT_NAMES = Object.keys(EXPORT_FORMATS);
 export async function writeExports(run: RunResult, formats: readonly string[], base: string): Promise<string[]> {
   const written: string[] = [];
   for (const format of formats) {
-    const files = EXPORT_FORMATS[format]!(run);
+    const files = valueAt(EXPORT_FORMATS, format, `export format ${format}`)(run);
     for (const [suffix, value] of Object.entries(files)) {
       const file = `${base}.${suffix}`;
       await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);

@@ -23,6 +23,7 @@ import { NGINX_MISSING, StubStatusAdapter } from './nginx-target.js';
 import { lbBaseUrl, waitUntilProxying } from './target-helpers.js';
 import type { Availability, RenderedConfig, TargetHost, TargetMetrics } from './target.js';
 import { ErrorCode } from '../../../common/error-codes.js';
+import { itemAt, valueAt } from '../../../common/checked.js';
 
 /** Substitutes `{config}`, `{port}`, `{metricsPort}`, `{dir}` in `text`. */
 export function substitutePlaceholders(text: string, values: Readonly<Record<string, string>>): string {
@@ -56,7 +57,7 @@ export class CommandTarget extends ForeignTarget {
     name: string,
     private readonly decl: CommandTargetConfig,
   ) {
-    super(name, 'command', decl.command[0]!);
+    super(name, 'command', itemAt(decl.command, 0, 'decl.command[0]'));
   }
 
   async available(): Promise<Availability> {
@@ -92,7 +93,7 @@ export class CommandTarget extends ForeignTarget {
     } else {
       text = `# Effective balancer config written by the lbbench harness for target ${this.name}.\n${stringify({ lb })}`;
     }
-    return { file: values['config']!, text };
+    return { file: valueAt(values, 'config', 'values.config'), text };
   }
 
   protected args(lb: LbConfig, _file: string, dir: string): string[] {
@@ -132,5 +133,5 @@ export class CommandTarget extends ForeignTarget {
 export function splitHostPort(text: string): [string, number] {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text);
   if (!m) throw new InvalidRunError(ErrorCode.SERVICE_START, `expected host:port, got "${text}"`);
-  return [m[1]!, Number(m[2])];
+  return [itemAt(m, 1, 'm[1]'), Number(m[2])];
 }

@@ -7,6 +7,7 @@
  * reason, and their thresholds are judged N/A, never PASS.
  */
 import { MetricName } from '../../../common/metric-names.js';
+import { valueAt } from '../../../common/checked.js';
 
 /** Scenario metrics (by pattern) and the balancer metrics they are computed from. */
 export const SCENARIO_METRIC_SOURCES: readonly { metric: RegExp; needs: readonly string[] }[] = [
@@ -34,7 +35,7 @@ export function unavailableMetrics(names: Iterable<string>, missing: Readonly<Re
   for (const name of names) {
     const rule = SCENARIO_METRIC_SOURCES.find((r) => r.metric.test(name));
     const lacking = rule?.needs.find((n) => Object.hasOwn(missing, n));
-    if (lacking !== undefined) out[name] = missing[lacking]!;
+    if (lacking !== undefined) out[name] = valueAt(missing, lacking, `the reason ${lacking} is missing`);
   }
   return out;
 }
