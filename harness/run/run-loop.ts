@@ -22,6 +22,7 @@ import path from 'node:path';
 import type { LbbenchConfig } from '../../common/config.js';
 import { ExitCode, type ExitCodeValue } from '../../common/exit-codes.js';
 import type { EngineName } from '../engines/engine.js';
+import { engineVersions } from '../engines/index.js';
 import { planScenarios, type PlanOptions } from '../plan/plan.js';
 import type { LoadedScenario } from '../plan/scenario-file.js';
 import { buildComparisons } from '../report/comparison.js';
@@ -121,7 +122,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const now = opts.now ?? Date.now;
   const quick = opts.quick === true;
   const planned = await planScenarios(opts);
-  const environmentP = collectEnvironment();
+  const environmentP = collectEnvironment(engineVersions);
 
   const targets = opts.attach === true ? [] : opts.targets && opts.targets.length > 0 ? opts.targets : [new LbbenchTarget()];
   const summaries = new Map<string, TargetSummary>();

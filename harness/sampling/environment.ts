@@ -13,12 +13,15 @@ import type { Environment } from '../result/scenario-api.js';
 const GIT_TIMEOUT_MS = 2000;
 
 /**
- * Collects the Environment. Never rejects: a part that cannot be found is
- * `unknown` (strings), 0 (numbers), `{}` (engines) or absent (`gitCommit`
- * when PACKAGE_ROOT is not a git checkout or git is not installed).
+ * Collects the Environment, with the load engines' versions from
+ * `engineVersions` (the run loop passes harness/engines' `engineVersions`).
+ * Never rejects: a part that cannot be found is `unknown` (strings), 0
+ * (numbers), `{}` (engines, when `engineVersions` fails) or absent
+ * (`gitCommit` when PACKAGE_ROOT is not a git checkout or git is not
+ * installed).
  */
-export async function collectEnvironment(): Promise<Environment> {
-  const [engines, gitCommit] = await Promise.all([loadEngineVersions(), gitHead()]);
+export async function collectEnvironment(engineVersions: () => Promise<Record<string, string>>): Promise<Environment> {
+  const [engines, gitCommit] = await Promise.all([engineVersions().catch(() => ({})), gitHead()]);
   const cpus = os.cpus();
   const env: Environment = {
     cpuModel: cpus[0]?.model.trim() || 'unknown',
@@ -33,22 +36,6 @@ export async function collectEnvironment(): Promise<Environment> {
   };
   if (gitCommit) env.gitCommit = gitCommit;
   return env;
-}
-
-/** `engineVersions()` of harness/engines/index.ts, loaded lazily so that this
- * module works while that one is missing or broken. */
-async function loadEngineVersions(): Promise<Record<string, string>> {
-  const specifier = '../engines/index.js';
-  try {
-    const mod = (await import(specifier)) as { engineVersions?: () => Record<string, string> | Promise<Record<string, string>> };
-    if (typeof mod.engineVersions !== 'function') return {};
-    const versions = await mod.engineVersions();
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(versions ?? {})) if (typeof v === 'string') out[k] = v;
-    return out;
-  } catch {
-    return {};
-  }
 }
 
 /** HEAD of the git checkout whose root is PACKAGE_ROOT. An lbbench installed

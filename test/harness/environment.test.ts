@@ -4,10 +4,11 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
+import { engineVersions } from '../../harness/engines/index.js';
 import { collectEnvironment } from '../../harness/sampling/environment.js';
 
 test('collectEnvironment describes this machine and package', async () => {
-  const env = await collectEnvironment();
+  const env = await collectEnvironment(engineVersions);
   const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
   assert.equal(env.lbbench, pkg.version);
   assert.equal(env.node, process.version);
@@ -25,4 +26,10 @@ test('collectEnvironment describes this machine and package', async () => {
   if (env.gitCommit !== undefined) assert.match(env.gitCommit, /^[0-9a-f]{40,64}$/);
   // Plain data: survives a JSON round trip unchanged.
   assert.deepEqual(JSON.parse(JSON.stringify(env)), env);
+});
+
+test('collectEnvironment never rejects: engine versions that cannot be read are {}', async () => {
+  const env = await collectEnvironment(() => Promise.reject(new Error('no registry')));
+  assert.deepEqual(env.engines, {});
+  assert.equal(env.node, process.version);
 });
