@@ -11,7 +11,6 @@ import { configSource, type LbbenchConfig, type ThresholdConfig } from '../../co
 import type { InputIssue } from '../../common/errors.js';
 import { parseThresholdExpr } from '../../common/threshold-expr.js';
 import { formatPath, type YamlSource } from '../../common/yaml-source.js';
-import type { LoadedScenario } from './scenario-file.js';
 import { kindProducesMetric, SCENARIO_KINDS } from '../scenarios/index.js';
 import { itemAt } from '../../common/checked.js';
 
@@ -58,7 +57,7 @@ export function thresholdMetricIssues(
  * produce. `known` is every scenario the run could use (bundled, the
  * scenarios directory, files named on the command line).
  */
-export function configThresholdIssues(config: LbbenchConfig, known: readonly Pick<LoadedScenario, 'name' | 'kind'>[]): InputIssue[] {
+export function configThresholdIssues(config: LbbenchConfig, known: readonly { name: string; kind: string }[]): InputIssue[] {
   const source: Pick<YamlSource, 'file' | 'lineOf'> = configSource(config) ?? { file: '(config)', lineOf: () => undefined };
   const byName = new Map(known.map((s) => [s.name, s]));
   const sections: { prefix: string[]; set: Readonly<Record<string, readonly ThresholdConfig[]>> }[] = [
