@@ -201,7 +201,11 @@ class Orchestrator {
     // Backends start in parallel; the balancer needs their resolved ports.
     await Promise.all(this.backendSlots.filter((s) => s.managed).map((s) => this.startBackend(s)));
     this.lbPort = lb.listen.port || (await findFreePort(lb.listen.host));
-    this.metricsPort = lb.metrics.port || (await findFreePort(lb.metrics.host));
+    // Two listen-on-0 probes in a row can get the same port (the kernel hands out the one just
+    // closed), which the balancer then refuses as metrics port = listen port: probe again.
+    let metricsPort = lb.metrics.port;
+    while (metricsPort === 0 || (lb.metrics.port === 0 && metricsPort === this.lbPort)) metricsPort = await findFreePort(lb.metrics.host);
+    this.metricsPort = metricsPort;
     await this.startTarget({});
   }
 
