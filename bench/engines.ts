@@ -8,14 +8,19 @@
  *     target, nothing dropped, no errors. `onSchedule`: also not flagged by
  *     the generator's self-check, and send lateness p99 ≤ 10 ms.
  *  2. CPU per 1,000 requests/s of each engine: open-loop (both transports)
- *     and autocannon at one common capped rate (`--cmp-rate`); autocannon and
- *     wrk closed-loop at full speed (wrk cannot cap the rate).
+ *     and autocannon at one common capped rate (`--cmp-rate`); autocannon,
+ *     wrk and closed-loop at full speed (wrk and closed-loop take no rate).
  *  3. What closed-loop load hides: a backend stalling 200 ms once per second,
  *     at 500 requests/s open-loop, against autocannon closed-loop.
  *
  *   npx tsc -p . && flock /tmp/lbbench-load.lock node dist/bench/engines.js \
  *     [--duration 3] [--connections 50] [--port 21401] [--cmp-rate 4000] \
- *     [--rates 2000,4000,...] [--json]
+ *     [--rates 2000,4000,...] [--sections ladder,cmp-rate,closed-max,stall] \
+ *     [--only open-loop/net,closed-loop,...] [--json]
+ *
+ * `--sections` and `--only` (row labels) pick a subset; e.g. the raw-socket
+ * generator's own cost alone:
+ *   node dist/bench/engines.js --sections cmp-rate,closed-max --only open-loop/net,closed-loop
  *
  * The backend runs in its own process; every engine runs its generator in
  * its own process(es) too, so the CPU figures are the generators' own.
@@ -37,6 +42,8 @@ const { values } = parseArgs({
     port: { type: 'string', default: '21401' },
     'cmp-rate': { type: 'string', default: '4000' },
     rates: { type: 'string', default: '2000,4000,6000,8000,10000,12000,14000,16000,18000,20000,24000' },
+    sections: { type: 'string', default: 'ladder,cmp-rate,closed-max,stall' },
+    only: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -45,6 +52,10 @@ const connections = Number(values.connections);
 const port = Number(values.port);
 const cmpRate = Number(values['cmp-rate']);
 const ladder = values.rates.split(',').map(Number);
+const sections = new Set(values.sections.split(','));
+const only = values.only === undefined ? undefined : new Set(values.only.split(','));
+/** Whether the row `label` of `section` is to be measured. */
+const wanted = (section: string, label: string): boolean => sections.has(section) && (only === undefined || only.has(label));
 
 interface Row {
   section: string;
@@ -173,6 +184,7 @@ async function main(): Promise<void> {
   try {
     const base = { url, connections, durationMs, warmupMs: 500 };
     for (const transport of ['net', 'undici'] as const) {
+      if (!wanted('ladder', `open-loop/${transport}`)) continue;
       const engine = createOpenLoopEngine({ transport });
       for (const rate of ladder) {
         const row = await measure('ladder', `open-loop/${transport}`, engine, { ...base, rate }, pid);
@@ -184,10 +196,12 @@ async function main(): Promise<void> {
       }
     }
     for (const transport of ['net', 'undici'] as const) {
+      if (!wanted('cmp-rate', `open-loop/${transport}`)) continue;
       rows.push(await measure('cmp-rate', `open-loop/${transport}`, createOpenLoopEngine({ transport }), { ...base, rate: cmpRate }, pid));
     }
     const engines: [string, LoadEngine | undefined][] = [];
-    for (const name of ['autocannon', 'wrk'] as const) {
+    for (const name of ['autocannon', 'wrk', 'closed-loop'] as const) {
+      if (![...sections].some((section) => wanted(section, name))) continue;
       try {
         engines.push([name, await getEngine(name)]);
       } catch (err) {
@@ -195,21 +209,22 @@ async function main(): Promise<void> {
       }
     }
     const autocannon = engines.find(([n]) => n === 'autocannon')?.[1];
-    if (autocannon) rows.push(await measure('cmp-rate', 'autocannon', autocannon, { ...base, rate: cmpRate }, pid));
+    if (autocannon && wanted('cmp-rate', 'autocannon')) rows.push(await measure('cmp-rate', 'autocannon', autocannon, { ...base, rate: cmpRate }, pid));
     for (const [name, engine] of engines) {
+      if (!wanted('closed-max', name)) continue;
       rows.push(await measure('closed-max', name, engine!, { url, connections, durationMs }, pid));
     }
 
-    const stall = await startStallingBackend();
-    try {
-      const stallSpec = { url: stall.url, connections, durationMs: 5000 };
-      rows.push(await measure('stall', 'open-loop/net', createOpenLoopEngine(), { ...stallSpec, rate: 500 }, pid));
-      if (autocannon) {
-        rows.push(await measure('stall', 'autocannon', autocannon, stallSpec, pid));
-        rows.push(await measure('stall', 'autocannon@500', autocannon, { ...stallSpec, rate: 500 }, pid));
+    if (sections.has('stall')) {
+      const stall = await startStallingBackend();
+      try {
+        const stallSpec = { url: stall.url, connections, durationMs: 5000 };
+        if (wanted('stall', 'open-loop/net')) rows.push(await measure('stall', 'open-loop/net', createOpenLoopEngine(), { ...stallSpec, rate: 500 }, pid));
+        if (autocannon && wanted('stall', 'autocannon')) rows.push(await measure('stall', 'autocannon', autocannon, stallSpec, pid));
+        if (autocannon && wanted('stall', 'autocannon@500')) rows.push(await measure('stall', 'autocannon@500', autocannon, { ...stallSpec, rate: 500 }, pid));
+      } finally {
+        stall.close();
       }
-    } finally {
-      stall.close();
     }
   } finally {
     backend.kill('SIGTERM');
