@@ -32,7 +32,7 @@ import { parseArgs } from 'node:util';
 import { BIN_PATH } from '../common/paths.js';
 import type { LoadEngine, LoadResult, LoadSpec } from '../harness/engines/engine.js';
 import { getEngine } from '../harness/engines/index.js';
-import { createOpenLoopEngine, type TransportName } from '../harness/engines/open-loop/index.js';
+import { createOpenLoopEngine, type TransportName } from '../harness/engines/open-loop.js';
 import { CpuMeter } from '../harness/sampling/proc-stats.js';
 
 const { values } = parseArgs({

@@ -48,7 +48,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { itemAt } from '../common/checked.js';
-import { findOnPath } from '../harness/engines/wrk.js';
+import { findOnPath } from '../harness/engines/external-binary.js';
 import { processTree, readProcStat } from '../harness/sampling/proc-stats.js';
 
 const ALL_MEASURES = ['echo', 'fresh1000', 'connclose', 'bytes1m', 'idle', 'openloop'] as const;

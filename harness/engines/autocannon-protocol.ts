@@ -3,7 +3,7 @@
  * process (./autocannon-child.ts), and the error classification the child
  * applies. No side effects, so both sides and tests can import it.
  */
-import type { SeriesBucket } from './engine.js';
+import type { MeasurementRecord, SeriesBucket } from './engine.js';
 
 /** What the parent sends: a LoadSpec without callbacks, defaults resolved. */
 export interface AutocannonChildSpec {
@@ -26,18 +26,10 @@ export interface AutocannonChildSpec {
   connectTimeoutMs: number;
 }
 
-/** What the child measured in the window. */
-export interface AutocannonChildResult {
-  startedAtMs: number;
-  durationMs: number;
-  requests: number;
-  bytes: number;
-  errors: Record<string, number>;
-  statusCounts: Record<string, number>;
-  histogram: string;
+/** What the child measured in the window (histogram encoded). */
+export interface AutocannonChildResult extends MeasurementRecord<string> {
   series: SeriesBucket[];
-  connectionsEstablished: number;
-  connectRampMs: number;
+  /** Event-loop delay p99 of the child over the window, ms. */
   eventLoopDelayP99Ms: number;
 }
 

@@ -19,17 +19,19 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { InvalidRunError, UsageError } from '../../common/errors.js';
+import { InvalidRunError } from '../../common/errors.js';
 import { CpuMeter } from '../sampling/proc-stats.js';
 import { decodeHistogram } from '../result/histogram.js';
-import { buildLoadResult, DEFAULT_SERIES_INTERVAL_MS, DEFAULT_TIMEOUT_MS } from './result-builder.js';
-import type { LoadEngine, LoadResult, LoadSpec } from './engine.js';
+import { buildLoadResult } from './result-builder.js';
+import type { EngineCapabilities, LoadEngine, LoadResult, LoadSpec } from './engine.js';
 import type { AutocannonChildResult, AutocannonChildSpec, ChildMessage } from './autocannon-protocol.js';
+import { cpuSaturation, DEFAULT_GENERATOR_CPU_LIMIT_PERCENT, onAbort, resolveLoadSpec, throwIfAborted } from './spec.js';
 
 /** Options of the autocannon engine. */
 export interface AutocannonEngineOptions {
   /** Generator CPU above which the run is flagged `generator.saturated`, % of
-   * one core. Default 80 (config `harness.generatorCpuLimitPercent`). */
+   * one core. Default DEFAULT_GENERATOR_CPU_LIMIT_PERCENT (80; config
+   * `harness.generatorCpuLimitPercent`). */
   generatorCpuLimitPercent?: number;
   /** Longest wait for every connection to get its first response before the
    * window starts anyway, ms. Default 10000. */
@@ -41,7 +43,6 @@ export interface AutocannonEngineOptions {
  * which resolves 1 µs (accuracy is bounded by the child's event loop). */
 export const AUTOCANNON_LATENCY_RESOLUTION_US = 1;
 
-const DEFAULT_CPU_LIMIT_PERCENT = 80;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Slack after the expected end before a silent child is declared hung, ms. */
 const CHILD_GRACE_MS = 30_000;
@@ -53,58 +54,38 @@ export function autocannonVersion(): string {
   return pkg.version;
 }
 
-/**
- * Checks the parts of a LoadSpec every engine relies on; throws UsageError
- * (exit 2) naming the field, the value and what was expected.
- */
-export function validateLoadSpec(spec: LoadSpec): URL {
-  let url: URL;
-  try {
-    url = new URL(spec.url);
-  } catch (err) {
-    throw new UsageError(`url: ${JSON.stringify(spec.url)} is not a valid URL (expected e.g. http://127.0.0.1:8080/)`, { cause: err });
-  }
-  if (url.protocol !== 'http:') throw new UsageError(`url: ${JSON.stringify(spec.url)}: only http:// is supported`);
-  const positiveInt = (name: string, v: number | undefined, optional: boolean): void => {
-    if (v === undefined && optional) return;
-    if (!Number.isInteger(v) || (v as number) < 1) throw new UsageError(`${name}: ${String(v)} (expected an integer >= 1)`);
-  };
-  positiveInt('connections', spec.connections, false);
-  positiveInt('processes', spec.processes, true);
-  if (!(spec.durationMs > 0)) throw new UsageError(`durationMs: ${String(spec.durationMs)} (expected > 0)`);
-  if (spec.rate !== undefined && !(spec.rate > 0)) throw new UsageError(`rate: ${String(spec.rate)} (expected requests/s > 0)`);
-  if (spec.warmupMs !== undefined && !(spec.warmupMs >= 0)) throw new UsageError(`warmupMs: ${String(spec.warmupMs)} (expected >= 0)`);
-  if (spec.timeoutMs !== undefined && !(spec.timeoutMs > 0)) throw new UsageError(`timeoutMs: ${String(spec.timeoutMs)} (expected > 0)`);
-  if (spec.seriesIntervalMs !== undefined && !(spec.seriesIntervalMs >= 10)) {
-    throw new UsageError(`seriesIntervalMs: ${String(spec.seriesIntervalMs)} (expected >= 10)`);
-  }
-  return url;
-}
-
-/** The error an aborted run rejects with. */
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The load run was aborted', 'AbortError');
-}
+/** What the autocannon engine can do. */
+export const AUTOCANNON_CAPABILITIES: EngineCapabilities = Object.freeze({
+  summary: 'autocannon (closed loop, embedded): the default for capacity runs; --rate caps it',
+  rate: 'cap',
+  multiProcess: false,
+  latencyResolutionUs: AUTOCANNON_LATENCY_RESOLUTION_US,
+  latencyFrom: 'actual',
+  series: true,
+  threads: false,
+  loopbackOnly: false,
+});
 
 /** Creates the autocannon engine. */
 export function createAutocannonEngine(options: AutocannonEngineOptions = {}): LoadEngine {
-  const cpuLimitPercent = options.generatorCpuLimitPercent ?? DEFAULT_CPU_LIMIT_PERCENT;
+  const cpuLimitPercent = options.generatorCpuLimitPercent ?? DEFAULT_GENERATOR_CPU_LIMIT_PERCENT;
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return {
     name: 'autocannon',
     loadModel: 'closed',
+    capabilities: AUTOCANNON_CAPABILITIES,
     available: async () => true,
     run: (spec, signal) => runAutocannon(spec, { cpuLimitPercent, connectTimeoutMs }, signal),
   };
 }
 
 async function runAutocannon(
-  spec: LoadSpec,
+  input: LoadSpec,
   opts: { cpuLimitPercent: number; connectTimeoutMs: number },
   signal?: AbortSignal,
 ): Promise<LoadResult> {
-  validateLoadSpec(spec);
-  if (signal?.aborted) throw abortReason(signal);
+  const spec = resolveLoadSpec('autocannon', AUTOCANNON_CAPABILITIES, input);
+  throwIfAborted(signal);
   // autocannon's overallRate is split into whole requests/s per connection,
   // and it drops connections beyond the rate; mirror that so the result says
   // what actually ran.
@@ -112,15 +93,15 @@ async function runAutocannon(
   const connections = rate === undefined ? spec.connections : Math.min(spec.connections, rate);
   const childSpec: AutocannonChildSpec = {
     url: spec.url,
-    method: (spec.method ?? 'GET').toUpperCase(),
-    headers: spec.headers ?? {},
+    method: spec.method,
+    headers: spec.headers,
     ...(spec.body === undefined ? {} : { body: spec.body }),
     connections,
     durationMs: spec.durationMs,
     ...(rate === undefined ? {} : { rate }),
-    warmupMs: spec.warmupMs ?? 0,
-    seriesIntervalMs: spec.seriesIntervalMs ?? DEFAULT_SERIES_INTERVAL_MS,
-    timeoutMs: spec.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    warmupMs: spec.warmupMs,
+    seriesIntervalMs: spec.seriesIntervalMs,
+    timeoutMs: spec.timeoutMs,
     connectTimeoutMs: opts.connectTimeoutMs,
   };
   const version = autocannonVersion();
@@ -143,14 +124,13 @@ async function runAutocannon(
       () => finish(new InvalidRunError('LBB_ERR_GENERATOR_HUNG', `autocannon child (pid ${child.pid}) did not finish in time`)),
       opts.connectTimeoutMs + childSpec.warmupMs + spec.durationMs + CHILD_GRACE_MS,
     );
-    const onAbort = (): void => finish(abortReason(signal!));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const unsubscribe = onAbort(signal, (reason) => finish(reason));
 
     function finish(err: unknown, value?: { result: AutocannonChildResult; cpuPercent: number }): void {
       if (settled) return;
       settled = true;
       clearTimeout(hungTimer);
-      signal?.removeEventListener('abort', onAbort);
+      unsubscribe();
       if (err !== undefined) {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an InvalidRunError or the abort signal's reason, passed on as given
@@ -194,13 +174,12 @@ async function runAutocannon(
   });
 
   const r = measured.result;
-  const saturated = measured.cpuPercent > opts.cpuLimitPercent;
   return buildLoadResult({
     engine: 'autocannon',
     engineVersion: version,
     loadModel: 'closed',
     latencyResolutionUs: AUTOCANNON_LATENCY_RESOLUTION_US,
-    spec: { ...spec, connections, ...(rate === undefined ? {} : { rate }) },
+    spec: { ...input, connections, ...(rate === undefined ? {} : { rate }) },
     processes: 1,
     startedAtMs: r.startedAtMs,
     durationMs: r.durationMs,
@@ -218,12 +197,7 @@ async function runAutocannon(
       cpuPercent: measured.cpuPercent,
       maxProcessCpuPercent: measured.cpuPercent,
       eventLoopDelayP99Ms: r.eventLoopDelayP99Ms,
-      saturated,
-      ...(saturated
-        ? {
-            saturatedReason: `autocannon used ${measured.cpuPercent.toFixed(0)}% of a core (limit ${opts.cpuLimitPercent}%); the numbers are the generator's, not the server's`,
-          }
-        : {}),
+      ...cpuSaturation('autocannon', measured.cpuPercent, opts.cpuLimitPercent),
     },
   });
 }

@@ -69,8 +69,37 @@ export interface LatencySummary {
   maxUs: number;
 }
 
+/**
+ * What one load run measured over its window: the record every engine
+ * produces, whatever carries it (a generator process's report over IPC,
+ * autocannon's child result, the input of `buildLoadResult`, the
+ * LoadResult itself). `H` is how the latency histogram travels: encoded
+ * (`string`, JSON) or decoded (a `LatencyHistogram`).
+ */
+export interface MeasurementRecord<H = string> {
+  /** Wall-clock start of the measured window, ms since epoch. */
+  startedAtMs: number;
+  /** Actual length of the measured window, ms. */
+  durationMs: number;
+  /** Completed responses (any status). */
+  requests: number;
+  /** Response bytes received (bodies and headers as the engine counts them). */
+  bytes: number;
+  /** Errors by kind: `connect`, `timeout`, `reset`, `non2xx`, ... */
+  errors: Record<string, number>;
+  /** Responses by status code, e.g. `{ "200": 1000 }`. */
+  statusCounts: Record<string, number>;
+  /** Latency of completed requests, µs: a compressed HDR histogram
+   * (hdr-histogram-js, base64) when `H` is `string`. */
+  histogram: H;
+  /** Connections open at the start of the measured window. */
+  connectionsEstablished: number;
+  /** Time to establish the connections before the window, ms. */
+  connectRampMs: number;
+}
+
 /** The normalized result of one load run. Plain JSON data. */
-export interface LoadResult {
+export interface LoadResult extends MeasurementRecord<string> {
   engine: EngineName;
   /** Version of the engine (package or binary). */
   engineVersion: string;
@@ -88,30 +117,12 @@ export interface LoadResult {
     rate?: number;
     processes: number;
   };
-  /** Wall-clock start of the measured window, ms since epoch. */
-  startedAtMs: number;
-  /** Actual length of the measured window, ms. */
-  durationMs: number;
-  /** Completed responses (any status). */
-  requests: number;
-  /** Response bytes received (bodies and headers as the engine counts them). */
-  bytes: number;
   bytesPerSecond: number;
   /** Requests/s achieved over the measured window. */
   achievedRate: number;
-  /** Errors by kind: `connect`, `timeout`, `reset`, `non2xx`, ... */
-  errors: Record<string, number>;
-  /** Responses by status code, e.g. `{ "200": 1000 }`. */
-  statusCounts: Record<string, number>;
   latency: LatencySummary;
-  /** Base64 compressed HDR histogram of latency in µs (hdr-histogram-js). */
-  histogram: string;
   seriesIntervalMs: number;
   series: SeriesBucket[];
-  /** Connections open at the start of the measured window. */
-  connectionsEstablished: number;
-  /** Time to establish the connections before the window, ms. */
-  connectRampMs: number;
   /** Open loop only: sends that left late, and sends dropped because no
    * connection was free (k6's dropped_iterations). */
   schedule?: { late: number; dropped: number; latenessP99Us: number };
@@ -129,10 +140,45 @@ export interface LoadResult {
   };
 }
 
+/**
+ * What an engine can do. The registry (index.ts) lists them, the CLI builds
+ * its engine choices, help and checks from them, and the shared spec
+ * validation (spec.ts) applies them, so no caller lists engines by hand.
+ */
+export interface EngineCapabilities {
+  /** One line saying what the engine is for (help text, `lbbench load --help`). */
+  summary: string;
+  /** How the engine takes `LoadSpec.rate`: `required` (the open loop's
+   * target arrival rate), `cap` (a closed loop that can cap its rate), or
+   * `none` (refused: the engine sends as fast as responses complete). */
+  rate: 'required' | 'cap' | 'none';
+  /** Whether the engine runs several generator processes
+   * (`LoadSpec.processes`); the others run one and ignore `processes`. */
+  multiProcess: boolean;
+  /** Most connections one generator process holds (its open-files
+   * budget); absent: the engine sets no limit of its own. */
+  maxConnectionsPerProcess?: number;
+  /** Smallest latency step the engine resolves, µs (LoadResult.latencyResolutionUs). */
+  latencyResolutionUs: number;
+  /** Where latency is counted from: the `intended` send time of the
+   * schedule (corrected for coordinated omission) or the `actual` send. */
+  latencyFrom: 'intended' | 'actual';
+  /** Whether the engine reports series buckets while it runs (`onBucket`, `LoadResult.series`). */
+  series: boolean;
+  /** Whether the engine takes `LoadSpec.threads`. */
+  threads: boolean;
+  /** Whether targets must be on loopback (127.0.0.0/8, ::1, localhost). */
+  loopbackOnly: boolean;
+  /** The external program the engine runs, and how to install it; absent:
+   * the engine is embedded and needs nothing beyond `npm ci`. */
+  binary?: { name: string; install: string };
+}
+
 /** One engine. Implementations live in harness/engines/<name>.ts. */
 export interface LoadEngine {
   readonly name: EngineName;
   readonly loadModel: 'open' | 'closed';
+  readonly capabilities: EngineCapabilities;
   /** Whether the engine can run here (wrk needs the binary on PATH). */
   available(): Promise<boolean>;
   /** Runs the load; rejects only on bad input or abort. Errors seen on the

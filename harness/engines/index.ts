@@ -1,7 +1,10 @@
 /**
- * The engine registry: one explicit map from engine name to factory. Engine
- * modules import nothing heavy at load time (autocannon runs in a child
- * process, wrk is a binary, open-loop and closed-loop fork generator
+ * The engine registry: one explicit map from engine name to factory, the
+ * one list of engines. Each engine declares what it can do
+ * (`LoadEngine.capabilities`); callers (the CLI's choices, help and checks,
+ * the report's environment) read that here instead of listing engines by
+ * hand. Engine modules import nothing heavy at load time (autocannon runs in
+ * a child process, wrk is a binary, open-loop and closed-loop fork generator
  * processes), so importing this module is cheap.
  */
 import { readFileSync } from 'node:fs';
@@ -10,20 +13,20 @@ import { UsageError } from '../../common/errors.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { autocannonVersion, createAutocannonEngine } from './autocannon.js';
 import { createClosedLoopEngine } from './closed-loop.js';
-import type { EngineName, LoadEngine } from './engine.js';
-import { createOpenLoopEngine } from './open-loop/index.js';
+import type { EngineCapabilities, EngineName, LoadEngine } from './engine.js';
+import { createOpenLoopEngine } from './open-loop.js';
 import { createWrkEngine, wrkVersion } from './wrk.js';
 
 /** Options every engine factory understands (others ignore what they do not use). */
 export interface EngineOptions {
   /** Generator CPU above which a run is flagged `generator.saturated`, % of
-   * one core. Default 80 (config `harness.generatorCpuLimitPercent`).
-   * Honoured by autocannon, wrk and closed-loop (per generator process);
-   * open-loop judges saturation itself. */
+   * one core. Default DEFAULT_GENERATOR_CPU_LIMIT_PERCENT (80; config
+   * `harness.generatorCpuLimitPercent`). Honoured by autocannon, wrk and
+   * closed-loop (per generator process); open-loop judges saturation itself. */
   generatorCpuLimitPercent?: number;
 }
 
-/** Every engine, by name. */
+/** Every engine, by name, in the order the CLI lists them. */
 export const ENGINES: Readonly<Record<EngineName, (options?: EngineOptions) => LoadEngine>> = Object.freeze({
   'open-loop': () => createOpenLoopEngine(),
   autocannon: (options?: EngineOptions) => createAutocannonEngine(options),
@@ -31,34 +34,53 @@ export const ENGINES: Readonly<Record<EngineName, (options?: EngineOptions) => L
   'closed-loop': (options?: EngineOptions) => createClosedLoopEngine(options),
 });
 
-/** What to do when an engine is not available here, by name. */
-const INSTALL_HINTS: Partial<Record<EngineName, string>> = {
-  wrk: '`wrk` is not on PATH; install it with `apt-get install -y wrk` (Debian/Ubuntu), or use --engine autocannon',
-};
-
 /** Names of all engines, in registry order. */
 export function engineNames(): EngineName[] {
   return Object.keys(ENGINES) as EngineName[];
 }
 
-function isEngineName(name: string): name is EngineName {
+/** Whether `name` is an engine's name. */
+export function isEngineName(name: string): name is EngineName {
   return Object.hasOwn(ENGINES, name);
+}
+
+/** Each engine's load model and capabilities, in registry order (default options). */
+export function engineCapabilities(): { name: EngineName; loadModel: LoadEngine['loadModel']; capabilities: EngineCapabilities }[] {
+  return engineNames().map((name) => {
+    const engine = ENGINES[name]();
+    return { name, loadModel: engine.loadModel, capabilities: engine.capabilities };
+  });
+}
+
+/** Names of the engines whose capabilities pass `test`, in registry order. */
+export function enginesWhere(test: (capabilities: EngineCapabilities, loadModel: LoadEngine['loadModel']) => boolean): EngineName[] {
+  return engineCapabilities()
+    .filter((e) => test(e.capabilities, e.loadModel))
+    .map((e) => e.name);
 }
 
 /**
  * The engine called `name`, checked to be usable here. Throws UsageError
  * (exit 2) for an unknown name (listing the valid ones) and for an engine
- * that is not available (saying how to install it).
+ * that is not available (saying how to install what it needs).
  */
 export async function getEngine(name: string, options: EngineOptions = {}): Promise<LoadEngine> {
   if (!isEngineName(name)) {
     throw new UsageError(`unknown engine ${JSON.stringify(name)}; valid engines: ${engineNames().join(', ')}`);
   }
   const engine = ENGINES[name](options);
-  if (!(await engine.available())) {
-    throw new UsageError(`engine ${name} is not available: ${INSTALL_HINTS[name] ?? 'its requirements are missing'}`);
-  }
+  if (!(await engine.available())) throw new UsageError(`engine ${name} is not available: ${unavailableHint(name, engine.capabilities)}`);
   return engine;
+}
+
+/** What to do when engine `name` is not available here. */
+function unavailableHint(name: EngineName, caps: EngineCapabilities): string {
+  if (!caps.binary) return 'its requirements are missing';
+  const alternatives = enginesWhere((c, model) => !c.binary && model === ENGINES[name]().loadModel);
+  return (
+    `\`${caps.binary.name}\` is not on PATH; install it with \`${caps.binary.install}\` (Debian/Ubuntu)` +
+    (alternatives.length ? `, or use --engine ${alternatives.join(' or ')}` : '')
+  );
 }
 
 /** Versions of the engines present here, for the report's environment:

@@ -4,16 +4,12 @@
  * `buildLoadResult`, so derived fields (rates, latency summary, encoded
  * histogram, the `spec` echo) are computed one way for all of them.
  */
-import type { EngineName, LoadResult, LoadSpec, SeriesBucket } from './engine.js';
+import type { EngineName, LoadResult, LoadSpec, MeasurementRecord, SeriesBucket } from './engine.js';
 import { encodeHistogram, summarizeHistogram, type LatencyHistogram } from '../result/histogram.js';
 
-/** Default bucket width of the series, ms (LoadSpec.seriesIntervalMs). */
-export const DEFAULT_SERIES_INTERVAL_MS = 1000;
-/** Default request timeout, ms (LoadSpec.timeoutMs). */
-export const DEFAULT_TIMEOUT_MS = 10_000;
-
-/** What an engine measured; `buildLoadResult` derives the rest. */
-export interface LoadMeasurements {
+/** What an engine measured (the histogram decoded; not modified) and how;
+ * `buildLoadResult` derives the rest. */
+export interface LoadMeasurements extends MeasurementRecord<LatencyHistogram> {
   engine: EngineName;
   engineVersion: string;
   loadModel: 'open' | 'closed';
@@ -22,20 +18,8 @@ export interface LoadMeasurements {
   spec: LoadSpec;
   /** Generator processes used. */
   processes: number;
-  /** Wall-clock start of the measured window, ms since epoch. */
-  startedAtMs: number;
-  /** Actual window length, ms (> 0). */
-  durationMs: number;
-  requests: number;
-  bytes: number;
-  errors: Record<string, number>;
-  statusCounts: Record<string, number>;
-  /** Latency of completed requests, µs. Not modified. */
-  histogram: LatencyHistogram;
   seriesIntervalMs: number;
   series: SeriesBucket[];
-  connectionsEstablished: number;
-  connectRampMs: number;
   schedule?: LoadResult['schedule'];
   generator: LoadResult['generator'];
 }

@@ -25,21 +25,22 @@
  *   rounded up.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidRunError, UsageError } from '../../common/errors.js';
 import { createLatencyHistogram, type LatencyHistogram } from '../result/histogram.js';
 import { readProcStat } from '../sampling/proc-stats.js';
 import { establishedSocketCount } from '../sampling/socket-scan.js';
-import { abortReason, validateLoadSpec } from './autocannon.js';
-import { buildLoadResult, DEFAULT_SERIES_INTERVAL_MS, DEFAULT_TIMEOUT_MS } from './result-builder.js';
-import type { LatencySummary, LoadEngine, LoadResult, LoadSpec } from './engine.js';
+import type { EngineCapabilities, LatencySummary, LoadEngine, LoadResult, LoadSpec } from './engine.js';
+import { findOnPath } from './external-binary.js';
+import { buildLoadResult } from './result-builder.js';
+import { cpuSaturation, DEFAULT_GENERATOR_CPU_LIMIT_PERCENT, onAbort, resolveLoadSpec, throwIfAborted } from './spec.js';
 
 /** Options of the wrk engine. */
 export interface WrkEngineOptions {
   /** Generator CPU above which the run is flagged `generator.saturated`, % of
-   * one core, judged per wrk thread. Default 80. */
+   * one core, judged per wrk thread. Default DEFAULT_GENERATOR_CPU_LIMIT_PERCENT (80). */
   generatorCpuLimitPercent?: number;
   /** wrk threads. Default: half the cores (at least 1), never more than the
    * connections; on 2 shared cores that is 1. */
@@ -56,26 +57,6 @@ const CPU_SAMPLE_INTERVAL_MS = 200;
 const CONNECT_POLL_INTERVAL_MS = 20;
 /** wrk records each latency in whole µs. */
 export const WRK_LATENCY_RESOLUTION_US = 1;
-
-/** Full path of `binary` found on PATH, or undefined. */
-export function findOnPath(binary: string): string | undefined {
-  if (binary.includes('/')) return isExecutable(binary) ? binary : undefined;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, binary);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** wrk's version, e.g. `debian/4.1.0-3+b2`, or undefined when wrk is absent. */
 export async function wrkVersion(binary = 'wrk'): Promise<string | undefined> {
@@ -207,33 +188,44 @@ function summaryFromReport(r: WrkReport): LatencySummary {
   };
 }
 
+/** What the wrk engine can do. */
+export const WRK_CAPABILITIES: EngineCapabilities = Object.freeze({
+  summary: 'wrk (C, closed loop): the least CPU per request of the closed-loop engines; needs the wrk binary',
+  rate: 'none',
+  multiProcess: false,
+  latencyResolutionUs: WRK_LATENCY_RESOLUTION_US,
+  latencyFrom: 'actual',
+  series: false,
+  threads: true,
+  loopbackOnly: false,
+  binary: { name: 'wrk', install: 'apt-get install -y wrk' },
+});
+
 /** Creates the wrk engine. */
 export function createWrkEngine(options: WrkEngineOptions = {}): LoadEngine {
   const binary = options.binary ?? 'wrk';
   return {
     name: 'wrk',
     loadModel: 'closed',
+    capabilities: WRK_CAPABILITIES,
     available: async () => findOnPath(binary) !== undefined,
     run: (spec, signal) => runWrk(spec, options, signal),
   };
 }
 
-async function runWrk(spec: LoadSpec, options: WrkEngineOptions, signal?: AbortSignal): Promise<LoadResult> {
-  validateLoadSpec(spec);
+async function runWrk(input: LoadSpec, options: WrkEngineOptions, signal?: AbortSignal): Promise<LoadResult> {
+  const spec = resolveLoadSpec('wrk', WRK_CAPABILITIES, input);
   const binary = findOnPath(options.binary ?? 'wrk');
-  if (!binary) throw new UsageError('engine wrk: `wrk` is not on PATH; install it with `apt-get install -y wrk`');
-  if (spec.rate !== undefined) {
-    throw new UsageError('engine wrk: wrk cannot limit the request rate; use --engine open-loop (or autocannon) with a rate');
-  }
-  if (signal?.aborted) throw abortReason(signal);
-  const cpuLimitPercent = options.generatorCpuLimitPercent ?? 80;
+  if (!binary) throw new UsageError(`wrk engine: \`wrk\` is not on PATH; install it with \`${WRK_CAPABILITIES.binary!.install}\``);
+  throwIfAborted(signal);
+  const cpuLimitPercent = options.generatorCpuLimitPercent ?? DEFAULT_GENERATOR_CPU_LIMIT_PERCENT;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const threads = Math.max(1, Math.min(spec.connections, spec.threads ?? options.threads ?? Math.floor(availableParallelism() / 2)));
   // wrk gives each thread connections/threads; keep the total what was asked
   // for when it divides, else what wrk really opens.
   const connections = Math.floor(spec.connections / threads) * threads;
   const durationS = Math.max(1, Math.ceil(spec.durationMs / 1000));
-  const timeoutS = Math.max(1, Math.ceil((spec.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000));
+  const timeoutS = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
   const version = (await wrkVersion(binary)) ?? 'unknown';
 
   const dir = mkdtempSync(path.join(tmpdir(), 'lbbench-wrk-'));
@@ -251,7 +243,7 @@ async function runWrk(spec: LoadSpec, options: WrkEngineOptions, signal?: AbortS
       script,
       spec.url,
     ];
-    const warmupS = Math.ceil((spec.warmupMs ?? 0) / 1000);
+    const warmupS = Math.ceil(spec.warmupMs / 1000);
     if (warmupS > 0) await runToEnd(binary, args(warmupS), (warmupS + timeoutS + 30) * 1000, signal);
 
     const startedAtMs = Date.now();
@@ -272,13 +264,12 @@ async function runWrk(spec: LoadSpec, options: WrkEngineOptions, signal?: AbortS
       timeout: report.errors.timeout,
       non2xx: report.errors.status,
     };
-    const saturated = usage.maxThreadCpuPercent > cpuLimitPercent;
     const result = buildLoadResult({
       engine: 'wrk',
       engineVersion: version,
       loadModel: 'closed',
       latencyResolutionUs: WRK_LATENCY_RESOLUTION_US,
-      spec: { ...spec, connections },
+      spec: { ...input, connections },
       processes: 1,
       startedAtMs,
       durationMs: report.durationUs / 1000,
@@ -287,7 +278,7 @@ async function runWrk(spec: LoadSpec, options: WrkEngineOptions, signal?: AbortS
       errors,
       statusCounts: { '1xx-3xx': report.requests - report.errors.status, '4xx-5xx': report.errors.status },
       histogram: histogramFromSpectrum(report.spectrum, report.requests),
-      seriesIntervalMs: spec.seriesIntervalMs ?? DEFAULT_SERIES_INTERVAL_MS,
+      seriesIntervalMs: spec.seriesIntervalMs,
       series: [],
       connectionsEstablished: usage.connectionsEstablished,
       connectRampMs: usage.connectRampMs,
@@ -295,12 +286,7 @@ async function runWrk(spec: LoadSpec, options: WrkEngineOptions, signal?: AbortS
         processes: 1,
         cpuPercent: usage.cpuPercent,
         maxProcessCpuPercent: usage.cpuPercent,
-        saturated,
-        ...(saturated
-          ? {
-              saturatedReason: `a wrk thread used ${usage.maxThreadCpuPercent.toFixed(0)}% of a core (limit ${cpuLimitPercent}%); the numbers are the generator's, not the server's`,
-            }
-          : {}),
+        ...cpuSaturation('a wrk thread', usage.maxThreadCpuPercent, cpuLimitPercent),
       },
     });
     // wrk's own moments and percentiles are exact; the rebuilt histogram's are not.
@@ -410,7 +396,7 @@ function runToEnd<W>(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      unsubscribe();
       if (err !== undefined) {
         (watch as { stop?: () => unknown } | undefined)?.stop?.();
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -418,8 +404,7 @@ function runToEnd<W>(
         reject(err);
       } else resolve({ stdout, stderr, code, ...(watch === undefined ? {} : { watch }) });
     };
-    const onAbort = (): void => finish(abortReason(signal!));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const unsubscribe = onAbort(signal, (reason) => finish(reason));
     const timer = setTimeout(
       () => finish(new InvalidRunError('LBB_ERR_GENERATOR_HUNG', `${path.basename(file)} did not finish within ${limitMs} ms`)),
       limitMs,

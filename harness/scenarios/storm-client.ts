@@ -11,8 +11,8 @@
  * steady load.
  */
 import net from 'node:net';
-import { encodeRequest } from '../engines/open-loop/net-transport.js';
-import { ResponseParser } from '../engines/open-loop/response-parser.js';
+import { encodeRequest } from '../engines/generator/net-transport.js';
+import { ResponseParser } from '../engines/generator/response-parser.js';
 
 /** What to storm. */
 export interface StormSpec {

@@ -9,8 +9,8 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createClosedLoopEngine } from '../../harness/engines/closed-loop.js';
-import type { GeneratorReport } from '../../harness/engines/open-loop/index.js';
-import { ResponseParser, type ParsedResponse } from '../../harness/engines/open-loop/response-parser.js';
+import type { GeneratorReport } from '../../harness/engines/open-loop.js';
+import { ResponseParser, type ParsedResponse } from '../../harness/engines/generator/response-parser.js';
 import { UsageError } from '../../common/errors.js';
 import { generatorChildren } from './open-loop-fixtures.js';
 

@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createOpenLoopEngine, type GeneratorReport } from '../../harness/engines/open-loop/index.js';
+import { createOpenLoopEngine, type GeneratorReport } from '../../harness/engines/open-loop.js';
 import { decodeHistogram, mergeEncodedHistograms } from '../../harness/result/histogram.js';
 import { generatorChildren, hdrBucketIndex, retryTimingCheck, startBackend } from './open-loop-fixtures.js';
 import { itemAt } from '../../common/checked.js';

@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { createOpenLoopEngine } from '../../harness/engines/open-loop/index.js';
+import { createOpenLoopEngine } from '../../harness/engines/open-loop.js';
 import type { SeriesBucket } from '../../harness/engines/engine.js';
 import { UsageError } from '../../common/errors.js';
 import { generatorChildren, startBackend } from './open-loop-fixtures.js';

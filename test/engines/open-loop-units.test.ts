@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ResponseParser, ResponseParseError, type ParsedResponse } from '../../harness/engines/open-loop/response-parser.js';
-import { assignSourceAddresses, intendedOffsetMs, slotsBefore, splitEvenly } from '../../harness/engines/open-loop/schedule.js';
-import { encodeRequest } from '../../harness/engines/open-loop/net-transport.js';
+import { ResponseParser, ResponseParseError, type ParsedResponse } from '../../harness/engines/generator/response-parser.js';
+import { assignSourceAddresses, intendedOffsetMs, slotsBefore, splitEvenly } from '../../harness/engines/generator/schedule.js';
+import { encodeRequest } from '../../harness/engines/generator/net-transport.js';
 import { addCounts, buildLoadResult, emptySeries } from '../../harness/engines/result-builder.js';
 import { createLatencyHistogram, recordUs } from '../../harness/result/histogram.js';
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { ENGINES, engineNames, engineVersions, getEngine } from '../../harness/engines/index.js';
-import { findOnPath } from '../../harness/engines/wrk.js';
+import { findOnPath } from '../../harness/engines/external-binary.js';
 import { UsageError } from '../../common/errors.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 

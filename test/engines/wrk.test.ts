@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { findOnPath } from '../../harness/engines/external-binary.js';
 import {
   createWrkEngine,
-  findOnPath,
   histogramFromSpectrum,
   luaString,
   parseWrkOutput,

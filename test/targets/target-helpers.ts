@@ -4,7 +4,7 @@
  * real program's own config check.
  */
 import { spawnSync } from 'node:child_process';
-import { findOnPath } from '../../harness/engines/wrk.js';
+import { findOnPath } from '../../harness/engines/external-binary.js';
 
 /** Path of `binary`, or undefined. */
 export function programPath(binary: string): string | undefined {

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { LbConfig } from '../../../common/config.js';
-import { findOnPath } from '../../engines/wrk.js';
+import { findOnPath } from '../../engines/external-binary.js';
 import type { ManagedChild } from '../managed-child.js';
 import { processTree } from '../../sampling/proc-stats.js';
 import { lbBaseUrl } from './target-helpers.js';

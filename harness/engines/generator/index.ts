@@ -1,35 +1,27 @@
 /**
- * The `open-loop` load engine: a constant arrival rate spread evenly in time
- * over keep-alive connections, latency measured in µs from each request's
- * intended send time (wrk2's model), run in one or more generator child
- * processes whose histograms and counters merge exactly.
+ * The raw-socket generator's parent side, shared by the open-loop and
+ * closed-loop engines (../open-loop.ts, ../closed-loop.ts). It stays nearly
+ * idle while load runs: it forks the generator processes (always, even for
+ * one, so the harness's own event loop and open-files budget are never the
+ * generator's), hands each its share, starts them together, merges their
+ * series buckets live and their reports at the end, and kills them on abort
+ * or when they overrun.
  *
- * This module is the parent side. It stays nearly idle while load runs: it
- * forks the generators (always, even for one process, so the harness's own
- * event loop and open-files budget are never the generator's), hands each
- * its share, starts them together, merges their series buckets live and
- * their reports at the end, and kills them on abort or when they overrun.
- *
- * The closed-loop engine (../closed-loop.ts) runs through the same parent
- * and the same generator processes in their closed mode (`runGenerators`).
+ * Inside each process (generator-process.ts) a Generator runs a slot pool,
+ * a pacer (open-pacer.ts: the constant-rate schedule; closed-pacer.ts: the
+ * closed loop) and a recorder. Nothing here depends on the load model
+ * beyond passing `mode` to the processes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidRunError, UsageError } from '../../../common/errors.js';
+import { InvalidRunError } from '../../../common/errors.js';
 import { PACKAGE_ROOT } from '../../../common/paths.js';
 import { createLatencyHistogram, decodeHistogram, mergeEncodedHistograms } from '../../result/histogram.js';
-import { isLoopbackHost } from '../../services/ports.js';
-import type { EngineName, LoadEngine, LoadResult, LoadSpec, SeriesBucket } from '../engine.js';
-import {
-  addCounts,
-  bucketCount,
-  buildLoadResult,
-  DEFAULT_SERIES_INTERVAL_MS,
-  DEFAULT_TIMEOUT_MS,
-  emptySeries,
-} from '../result-builder.js';
+import type { EngineCapabilities, EngineName, LoadResult, LoadSpec, SeriesBucket } from '../engine.js';
+import { addCounts, bucketCount, buildLoadResult, emptySeries } from '../result-builder.js';
+import { onAbort, resolveLoadSpec, throwIfAborted, type ResolvedLoadSpec } from '../spec.js';
 import { epochNowMs } from './clock.js';
 import type {
   BucketReport,
@@ -45,17 +37,17 @@ import { assignSourceAddresses, splitEvenly } from './schedule.js';
 
 export type { GeneratorReport, LoadModelName, TickerName, TransportName } from './protocol.js';
 
-/** Tuning of the open-loop engine. Every field is optional. */
-export interface OpenLoopOptions {
+/** Tuning of the generator. Every field is optional. */
+export interface GeneratorOptions {
   /** `net` (raw sockets, default) or `undici` (a Client per connection). */
   transport?: TransportName;
-  /** `worker` (sub-ms wake-ups from a worker thread, default) or `timer` (setTimeout). */
+  /** `worker` (sub-ms wake-ups from a worker thread, default) or `timer` (setTimeout). Open mode only. */
   ticker?: TickerName;
   /** Shortest gap between wake-ups of a process's send loop, µs. Each
    * wake-up costs CPU; above 1e6 / minTickUs requests/s per process, sends
-   * are batched per tick (and leave up to minTickUs late). Default 200. */
+   * are batched per tick (and leave up to minTickUs late). Default 200. Open mode only. */
   minTickUs?: number;
-  /** A send leaving later than this after its intended time counts as late, µs. Default 1000. */
+  /** A send leaving later than this after its intended time counts as late, µs. Default 1000. Open mode only. */
   lateThresholdUs?: number;
   /** Self-check: a process whose send-loop lag p99 exceeds this is saturated, ms. Default 10. */
   maxSchedulerLagP99Ms?: number;
@@ -77,11 +69,12 @@ export interface OpenLoopOptions {
 
 /** Smallest latency step, µs: µs HDR histograms with 3 significant digits
  * and a monotonic clock with sub-µs resolution. */
-export const OPEN_LOOP_RESOLUTION_US = 1;
+export const GENERATOR_RESOLUTION_US = 1;
 
-type ResolvedOptions = Required<Omit<OpenLoopOptions, 'onProcessReports'>> & Pick<OpenLoopOptions, 'onProcessReports'>;
+type ResolvedOptions = Required<Omit<GeneratorOptions, 'onProcessReports'>> & Pick<GeneratorOptions, 'onProcessReports'>;
 
-const DEFAULTS: ResolvedOptions = {
+/** The defaults of GeneratorOptions. */
+export const GENERATOR_DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   transport: 'net',
   ticker: 'worker',
   minTickUs: 200,
@@ -91,26 +84,19 @@ const DEFAULTS: ResolvedOptions = {
   connectConcurrency: 256,
   maxConnectionsPerProcess: 19_000,
   startLeadMs: 250,
-};
+});
 
 /** How long after the planned end a generator may take before it is killed, ms. */
 const OVERRUN_GRACE_MS = 15_000;
 /** How long a child gets to exit after `stop` before SIGKILL, ms. */
 const STOP_GRACE_MS = 1000;
 
-/** The open-loop engine. `options` tune it; the defaults suit the harness. */
-export function createOpenLoopEngine(options: OpenLoopOptions = {}): LoadEngine {
-  return {
-    name: 'open-loop',
-    loadModel: 'open',
-    available: async () => true,
-    run: (spec, signal) => runGenerators('open', spec, options, signal),
-  };
-}
-
-/** The engine that runs generators in `mode`. */
-function engineNameOf(mode: LoadModelName): EngineName {
-  return mode === 'open' ? 'open-loop' : 'closed-loop';
+/** The engine a run of generators belongs to: its name and capabilities
+ * (for validation and the result), and how its processes send. */
+export interface GeneratorEngine {
+  name: EngineName;
+  mode: LoadModelName;
+  capabilities: EngineCapabilities;
 }
 
 /** Path of the compiled generator-process entry, next to this module. */
@@ -126,16 +112,16 @@ interface Child {
 }
 
 /**
- * Runs `spec` on forked generator processes sending in `mode` (`open`: the
- * open-loop engine; `closed`: the closed-loop engine) and merges their
- * reports into one LoadResult. Throws UsageError on bad input; errors on the
- * wire are counted, never thrown.
+ * Runs `input` on forked generator processes sending in `engine.mode` and
+ * merges their reports into one LoadResult. Throws UsageError on bad input
+ * (spec.ts); errors on the wire are counted, never thrown.
  */
-export async function runGenerators(mode: LoadModelName, spec: LoadSpec, options: OpenLoopOptions = {}, signal?: AbortSignal): Promise<LoadResult> {
-  const opts: ResolvedOptions = { ...DEFAULTS, ...stripUndefined(options) };
-  const engineName = engineNameOf(mode);
-  const plan = planRun(mode, spec, opts);
-  if (signal?.aborted) throw abortError(signal);
+export async function runGenerators(engine: GeneratorEngine, input: LoadSpec, options: GeneratorOptions = {}, signal?: AbortSignal): Promise<LoadResult> {
+  const opts: ResolvedOptions = { ...GENERATOR_DEFAULTS, ...stripUndefined(options) };
+  const engineName = engine.name;
+  const spec = resolveLoadSpec(engine.name, engine.capabilities, input);
+  const plan = splitOverProcesses(engine.mode, spec, opts);
+  throwIfAborted(signal);
 
   const n = plan.specs.length;
   const children: Child[] = [];
@@ -155,8 +141,7 @@ export async function runGenerators(mode: LoadModelName, spec: LoadSpec, options
     phase = 'done';
     settle.reject(err);
   };
-  const onAbort = (): void => fail(abortError(signal!));
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const unsubscribe = onAbort(signal, fail);
 
   const mergeLiveBuckets = (): void => {
     // Buckets close in order in every process; emit each once all have it.
@@ -242,7 +227,7 @@ export async function runGenerators(mode: LoadModelName, spec: LoadSpec, options
     }
     await finished;
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    unsubscribe();
     if (watchdog) clearTimeout(watchdog);
     await stopChildren(children);
   }
@@ -254,10 +239,10 @@ export async function runGenerators(mode: LoadModelName, spec: LoadSpec, options
   } catch {
     /* diagnostics only */
   }
-  return mergeReports(mode, spec, plan, reports, series, startEpochMs, opts);
+  return mergeReports(engine, input, plan, reports, series, startEpochMs, opts);
 }
 
-/** The validated run, split over processes. Throws UsageError on bad input. */
+/** The validated run, split over processes. */
 interface RunPlan {
   specs: GeneratorSpec[];
   warmupMs: number;
@@ -266,60 +251,26 @@ interface RunPlan {
   timeoutMs: number;
 }
 
-function planRun(mode: LoadModelName, spec: LoadSpec, opts: ResolvedOptions): RunPlan {
-  const problems: string[] = [];
-  let url: URL | undefined;
-  try {
-    url = new URL(spec.url);
-  } catch {
-    problems.push(`url ${JSON.stringify(spec.url)} is not a URL`);
-  }
-  if (url && url.protocol !== 'http:') problems.push(`url ${JSON.stringify(spec.url)}: only http: is supported`);
-  if (url && !isLoopbackHost(url.hostname)) problems.push(`url ${JSON.stringify(spec.url)}: load goes to loopback only (127.0.0.0/8, ::1, localhost)`);
-  const processes = spec.processes ?? 1;
-  const rate = spec.rate;
-  const warmupMs = spec.warmupMs ?? 0;
-  const seriesIntervalMs = spec.seriesIntervalMs ?? DEFAULT_SERIES_INTERVAL_MS;
-  const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (mode === 'open' && (rate === undefined || !(rate > 0) || !Number.isFinite(rate))) {
-    problems.push(`rate ${rate}: the open-loop engine needs a target rate > 0 requests/s`);
-  }
-  if (mode === 'closed' && rate !== undefined) {
-    problems.push(`rate ${rate}: the closed-loop engine sends as fast as responses complete and takes no rate cap (use --engine open-loop for a target rate)`);
-  }
-  if (!Number.isInteger(processes) || processes < 1) problems.push(`processes ${processes}: expected an integer >= 1`);
-  if (!Number.isInteger(spec.connections) || spec.connections < 1) problems.push(`connections ${spec.connections}: expected an integer >= 1`);
-  else if (spec.connections < processes) problems.push(`connections ${spec.connections} < processes ${processes}: every process needs a connection`);
-  else if (Math.ceil(spec.connections / processes) > opts.maxConnectionsPerProcess) {
-    problems.push(
-      `connections ${spec.connections} over ${processes} process(es) is ${Math.ceil(spec.connections / processes)} per process; ` +
-        `at most ${opts.maxConnectionsPerProcess} fit one process's open-files budget: use processes >= ${Math.ceil(spec.connections / opts.maxConnectionsPerProcess)}`,
-    );
-  }
-  if (!(spec.durationMs > 0)) problems.push(`durationMs ${spec.durationMs}: expected > 0`);
-  if (!(warmupMs >= 0)) problems.push(`warmupMs ${warmupMs}: expected >= 0`);
-  if (!(seriesIntervalMs >= 10)) problems.push(`seriesIntervalMs ${seriesIntervalMs}: expected >= 10`);
-  if (!(timeoutMs > 0)) problems.push(`timeoutMs ${timeoutMs}: expected > 0`);
-  if (problems.length) throw new UsageError(`${engineNameOf(mode)} engine: ${problems.join('; ')}`);
-
-  const host = url!.hostname.replace(/^\[|\]$/g, '');
+function splitOverProcesses(mode: LoadModelName, spec: ResolvedLoadSpec, opts: ResolvedOptions): RunPlan {
+  const { processes } = spec;
   const conns = splitEvenly(spec.connections, processes);
-  const sources = assignSourceAddresses(spec.sourceAddresses, processes, host);
+  const sources = assignSourceAddresses(spec.sourceAddresses, processes, spec.host);
   const specs = conns.map(
     (connections, k): GeneratorSpec => ({
       mode,
       processIndex: k,
       processCount: processes,
       url: spec.url,
-      method: (spec.method ?? 'GET').toUpperCase(),
-      headers: spec.headers ?? {},
+      method: spec.method,
+      headers: spec.headers,
       ...(spec.body === undefined ? {} : { body: spec.body }),
       connections,
-      totalRate: mode === 'open' ? rate! : 0,
-      warmupMs,
+      // Engines without a rate (closed mode) refuse one in resolveLoadSpec.
+      totalRate: spec.rate ?? 0,
+      warmupMs: spec.warmupMs,
       durationMs: spec.durationMs,
-      seriesIntervalMs,
-      timeoutMs,
+      seriesIntervalMs: spec.seriesIntervalMs,
+      timeoutMs: spec.timeoutMs,
       sourceAddresses: sources[k]!,
       transport: opts.transport,
       ticker: opts.ticker,
@@ -330,7 +281,7 @@ function planRun(mode: LoadModelName, spec: LoadSpec, opts: ResolvedOptions): Ru
       maxCpuPercent: opts.maxProcessCpuPercent,
     }),
   );
-  return { specs, warmupMs, durationMs: spec.durationMs, seriesIntervalMs, timeoutMs };
+  return { specs, warmupMs: spec.warmupMs, durationMs: spec.durationMs, seriesIntervalMs: spec.seriesIntervalMs, timeoutMs: spec.timeoutMs };
 }
 
 function mergeBuckets(parts: BucketReport[], intervalMs: number): { index: number; bucket: SeriesBucket } {
@@ -351,7 +302,7 @@ function mergeBuckets(parts: BucketReport[], intervalMs: number): { index: numbe
 }
 
 function mergeReports(
-  mode: LoadModelName,
+  engine: GeneratorEngine,
   spec: LoadSpec,
   plan: RunPlan,
   reports: GeneratorReport[],
@@ -367,6 +318,8 @@ function mergeReports(
   let bytes = 0;
   let late = 0;
   let dropped = 0;
+  // Open mode's processes report their schedule; closed mode's have none.
+  const scheduled = reports.some((r) => r.schedule !== undefined);
   let established = 0;
   let rampMs = 0;
   let windowMs = plan.durationMs;
@@ -376,16 +329,18 @@ function mergeReports(
   const reasons: string[] = [];
   for (const r of reports) {
     histogram.add(decodeHistogram(r.histogram));
-    lateness.add(decodeHistogram(r.latenessHistogram));
+    if (r.schedule) {
+      lateness.add(decodeHistogram(r.schedule.latenessHistogram));
+      late += r.schedule.late;
+      dropped += r.schedule.dropped;
+    }
     addCounts(errors, r.errors);
     addCounts(statusCounts, r.statusCounts);
     requests += r.requests;
     bytes += r.bytes;
-    late += r.late;
-    dropped += r.dropped;
     established += r.connectionsEstablished;
     rampMs = Math.max(rampMs, r.connectRampMs);
-    windowMs = Math.max(windowMs, r.windowMs);
+    windowMs = Math.max(windowMs, r.durationMs);
     cpuSum += r.cpuPercent;
     cpuMax = Math.max(cpuMax, r.cpuPercent);
     eldMax = Math.max(eldMax, r.eventLoopDelayP99Ms);
@@ -400,10 +355,10 @@ function mergeReports(
   };
   if (reasons.length) generator.saturatedReason = reasons.join('; ');
   return buildLoadResult({
-    engine: engineNameOf(mode),
+    engine: engine.name,
     engineVersion: engineVersion(opts.transport),
-    loadModel: mode,
-    latencyResolutionUs: OPEN_LOOP_RESOLUTION_US,
+    loadModel: engine.mode,
+    latencyResolutionUs: engine.capabilities.latencyResolutionUs,
     spec,
     processes: reports.length,
     startedAtMs: startEpochMs + plan.warmupMs,
@@ -417,7 +372,7 @@ function mergeReports(
     series,
     connectionsEstablished: established,
     connectRampMs: rampMs,
-    ...(mode === 'open' ? { schedule: { late, dropped, latenessP99Us: lateness.totalCount ? lateness.getValueAtPercentile(99) : 0 } } : {}),
+    ...(scheduled ? { schedule: { late, dropped, latenessP99Us: lateness.totalCount ? lateness.getValueAtPercentile(99) : 0 } } : {}),
     generator,
   });
 }
@@ -467,10 +422,6 @@ async function stopChildren(children: Child[]): Promise<void> {
         }),
     ),
   );
-}
-
-function abortError(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The load run was aborted', 'AbortError');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,6 +1,7 @@
 /**
- * Messages between the open-loop engine (parent) and its generator
- * processes (children, `generator-process.ts`), over the `child_process.fork`
+ * Messages between the generator's parent side (index.ts, run by the
+ * open-loop and closed-loop engines) and its generator processes
+ * (children, `generator-process.ts`), over the `child_process.fork`
  * IPC channel (JSON serialization). All of it is plain data.
  *
  * Sequence: parent `init` → child connects its share of connections →
@@ -10,7 +11,7 @@
  * child close its sockets and exit at once; any `fatal` ends the run.
  */
 
-import type { LoadResult } from '../engine.js';
+import type { LoadResult, MeasurementRecord } from '../engine.js';
 import type { ErrorCodeValue } from '../../../common/error-codes.js';
 
 /** How a generator connects and sends. `net`: raw sockets and a minimal
@@ -83,39 +84,38 @@ export interface BucketReport {
   histogram: string;
 }
 
-/** Everything one process measured over the window. */
-export interface GeneratorReport {
-  processIndex: number;
-  /** Responses to requests intended inside the window. */
-  requests: number;
-  bytes: number;
-  /** Requests intended inside the window that were sent. */
-  sent: number;
-  errors: Record<string, number>;
-  statusCounts: Record<string, number>;
-  /** Encoded µs histogram of latency from the intended send time (closed
-   * mode: from the actual send time). */
-  histogram: string;
+/** What the open schedule's pacer measured about itself (open-pacer.ts). */
+export interface ScheduleReport {
   /** Encoded µs histogram of send lateness (actual − intended send time),
-   * including waits for a free connection. Empty in closed mode. */
+   * including waits for a free connection. */
   latenessHistogram: string;
+  /** Sends that left more than `lateThresholdUs` after their intended time. */
   late: number;
+  /** Sends dropped: no free connection within `timeoutMs`, or still waiting when the drain ended. */
   dropped: number;
   /** p99 of the delay between a send's intended time and the moment the
    * generator's loop got to it, µs: the generator's own lag, independent of
    * the server. */
   schedulerLagP99Us: number;
+}
+
+/**
+ * Everything one process measured over the window (the shared record,
+ * histogram encoded). `durationMs` is the actual window: from its start
+ * (`startedAtMs`) to the later of its planned end and the last recorded
+ * completion (or error) of the drain. `histogram` counts latency from the
+ * intended send time (closed mode: from the actual send time).
+ */
+export interface GeneratorReport extends MeasurementRecord<string> {
+  processIndex: number;
+  /** Requests belonging to the window that were sent. */
+  sent: number;
+  /** The open schedule's own figures; absent in closed mode (no schedule). */
+  schedule?: ScheduleReport;
   /** User+system CPU over the window, % of one core. */
   cpuPercent: number;
   /** Event-loop delay p99 over the window, ms. */
   eventLoopDelayP99Ms: number;
-  /** Actual window length, ms: from the window start to the later of its
-   * planned end and the last recorded completion (or error) of the drain. */
-  windowMs: number;
-  /** Window start, ms since the epoch. */
-  windowStartEpochMs: number;
-  connectionsEstablished: number;
-  connectRampMs: number;
   saturated: boolean;
   saturatedReason?: string;
 }

@@ -1,15 +1,24 @@
 /**
- * Entry point of one generator process, forked by the open-loop engine
- * (index.ts) with an IPC channel. It exits when the parent says `stop`, when
- * the IPC channel closes (the parent died), or after `done`; it never
+ * Entry point of one generator process, forked by the generator's parent
+ * side (index.ts) with an IPC channel. It exits when the parent says `stop`,
+ * when the IPC channel closes (the parent died), or after `done`; it never
  * outlives its parent.
  */
+import { ClosedPacer } from './closed-pacer.js';
 import { Generator } from './generator.js';
 import { netConnectionFactory } from './net-transport.js';
-import type { ChildMessage, GeneratorSpec, ParentMessage } from './protocol.js';
+import { OpenPacer } from './open-pacer.js';
+import type { PacerFactory } from './pacer.js';
+import type { ChildMessage, GeneratorSpec, LoadModelName, ParentMessage } from './protocol.js';
 import type { ConnectionFactory, RequestTemplate } from './transport.js';
 import { undiciConnectionFactory } from './undici-transport.js';
 import type { ErrorCodeValue } from '../../../common/error-codes.js';
+
+/** The pacer of each load model. */
+const PACERS: Readonly<Record<LoadModelName, PacerFactory>> = {
+  open: (spec) => new OpenPacer(spec),
+  closed: () => new ClosedPacer(),
+};
 
 let generator: Generator | undefined;
 
@@ -39,7 +48,7 @@ function factoryFor(spec: GeneratorSpec): ConnectionFactory {
 async function handle(msg: ParentMessage): Promise<void> {
   switch (msg.type) {
     case 'init': {
-      generator = new Generator(msg.spec, factoryFor(msg.spec), (bucket) => send({ type: 'bucket', bucket }));
+      generator = new Generator(msg.spec, factoryFor(msg.spec), PACERS[msg.spec.mode](msg.spec), (bucket) => send({ type: 'bucket', bucket }));
       const ready = await generator.connect();
       send({ type: 'ready', ...ready });
       break;
