@@ -13,7 +13,7 @@
  * window, and several processes (`spec.processes`) merge exactly.
  */
 import type { EngineCapabilities, LoadEngine } from './engine.js';
-import { GENERATOR_DEFAULTS, GENERATOR_RESOLUTION_US, runGenerators, type GeneratorOptions } from './generator/index.js';
+import { createGeneratorEngine, generatorCapabilities, type GeneratorOptions } from './generator/index.js';
 import { DEFAULT_GENERATOR_CPU_LIMIT_PERCENT } from './spec.js';
 
 /** Tuning of the closed-loop engine. Every field is optional. */
@@ -28,29 +28,19 @@ export interface ClosedLoopOptions
 
 /** What the closed-loop engine can do, with `maxConnectionsPerProcess` from its options. */
 export function closedLoopCapabilities(options: Pick<GeneratorOptions, 'maxConnectionsPerProcess'> = {}): EngineCapabilities {
-  return Object.freeze({
-    summary: 'closed loop on raw sockets: skips bodies unparsed, so the most bytes/s; several processes (--processes)',
-    rate: 'none',
-    multiProcess: true,
-    maxConnectionsPerProcess: options.maxConnectionsPerProcess ?? GENERATOR_DEFAULTS.maxConnectionsPerProcess,
-    latencyResolutionUs: GENERATOR_RESOLUTION_US,
-    latencyFrom: 'actual',
-    series: true,
-    threads: false,
-    loopbackOnly: true,
-  });
+  return generatorCapabilities(
+    {
+      summary: 'closed loop on raw sockets: skips bodies unparsed, so the most bytes/s; several processes (--processes)',
+      rate: 'none',
+      latencyFrom: 'actual',
+    },
+    options,
+  );
 }
 
 /** The closed-loop engine. `options` tune it; the defaults suit the harness. */
 export function createClosedLoopEngine(options: ClosedLoopOptions = {}): LoadEngine {
   const { generatorCpuLimitPercent, ...rest } = options;
   const generatorOptions: GeneratorOptions = { ...rest, maxProcessCpuPercent: generatorCpuLimitPercent ?? DEFAULT_GENERATOR_CPU_LIMIT_PERCENT };
-  const engine = { name: 'closed-loop', mode: 'closed', capabilities: closedLoopCapabilities(options) } as const;
-  return {
-    name: engine.name,
-    loadModel: engine.mode,
-    capabilities: engine.capabilities,
-    available: async () => true,
-    run: (spec, signal) => runGenerators(engine, spec, generatorOptions, signal),
-  };
+  return createGeneratorEngine({ name: 'closed-loop', mode: 'closed', capabilities: closedLoopCapabilities(options) }, generatorOptions);
 }

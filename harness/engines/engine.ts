@@ -1,12 +1,15 @@
 /**
- * The load-engine contract. Every engine (autocannon, wrk, open-loop,
- * closed-loop) takes a LoadSpec and returns one normalized LoadResult, so
+ * The load-engine contract. Every engine (the registry, index.ts, lists
+ * them) takes a LoadSpec and returns one normalized LoadResult, so
  * scenarios, thresholds and reports never care which engine produced the
  * numbers.
  */
 
-/** Names of engines; each is one module in harness/engines/. */
-export type EngineName = 'open-loop' | 'autocannon' | 'wrk' | 'closed-loop';
+import type { EngineName } from './index.js';
+
+/** Names of engines: the keys of the registry (index.ts); each is one
+ * module in harness/engines/. */
+export type { EngineName };
 
 /** What to send, how hard and for how long. */
 export interface LoadSpec {

@@ -13,7 +13,7 @@ import { UsageError } from '../../common/errors.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { autocannonVersion, createAutocannonEngine } from './autocannon.js';
 import { createClosedLoopEngine } from './closed-loop.js';
-import type { EngineCapabilities, EngineName, LoadEngine } from './engine.js';
+import type { EngineCapabilities, LoadEngine } from './engine.js';
 import { createOpenLoopEngine } from './open-loop.js';
 import { createWrkEngine, wrkVersion } from './wrk.js';
 
@@ -26,13 +26,17 @@ export interface EngineOptions {
   generatorCpuLimitPercent?: number;
 }
 
-/** Every engine, by name, in the order the CLI lists them. */
-export const ENGINES: Readonly<Record<EngineName, (options?: EngineOptions) => LoadEngine>> = Object.freeze({
+/** Every engine, by name, in the order the CLI lists them: the one list of
+ * engines (EngineName is its keys). */
+export const ENGINES = Object.freeze({
   'open-loop': () => createOpenLoopEngine(),
   autocannon: (options?: EngineOptions) => createAutocannonEngine(options),
   wrk: (options?: EngineOptions) => createWrkEngine(options),
   'closed-loop': (options?: EngineOptions) => createClosedLoopEngine(options),
-});
+}) satisfies Readonly<Record<string, (options?: EngineOptions) => LoadEngine>>;
+
+/** The name of an engine: a key of the registry. */
+export type EngineName = keyof typeof ENGINES;
 
 /** Names of all engines, in registry order. */
 export function engineNames(): EngineName[] {

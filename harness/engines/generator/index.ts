@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidRunError } from '../../../common/errors.js';
 import { PACKAGE_ROOT } from '../../../common/paths.js';
 import { createLatencyHistogram, decodeHistogram, mergeEncodedHistograms } from '../../result/histogram.js';
-import type { EngineCapabilities, EngineName, LoadResult, LoadSpec, SeriesBucket } from '../engine.js';
+import type { EngineCapabilities, EngineName, LoadEngine, LoadResult, LoadSpec, SeriesBucket } from '../engine.js';
 import { addCounts, bucketCount, buildLoadResult, emptySeries } from '../result-builder.js';
 import { onAbort, resolveLoadSpec, throwIfAborted, type ResolvedLoadSpec } from '../spec.js';
 import { epochNowMs } from './clock.js';
@@ -97,6 +97,36 @@ export interface GeneratorEngine {
   name: EngineName;
   mode: LoadModelName;
   capabilities: EngineCapabilities;
+}
+
+/** The capabilities of an engine on the generator: what every such engine
+ * can do (several processes, µs resolution, series, loopback targets,
+ * nothing to install), plus the engine's own summary, rate rule and latency
+ * origin. `maxConnectionsPerProcess` comes from `options`. */
+export function generatorCapabilities(
+  own: Pick<EngineCapabilities, 'summary' | 'rate' | 'latencyFrom'>,
+  options: Pick<GeneratorOptions, 'maxConnectionsPerProcess'> = {},
+): EngineCapabilities {
+  return Object.freeze({
+    ...own,
+    multiProcess: true,
+    maxConnectionsPerProcess: options.maxConnectionsPerProcess ?? GENERATOR_DEFAULTS.maxConnectionsPerProcess,
+    latencyResolutionUs: GENERATOR_RESOLUTION_US,
+    series: true,
+    threads: false,
+    loopbackOnly: true,
+  });
+}
+
+/** The LoadEngine that runs `engine` on generator processes tuned by `options`. */
+export function createGeneratorEngine(engine: GeneratorEngine, options: GeneratorOptions): LoadEngine {
+  return {
+    name: engine.name,
+    loadModel: engine.mode,
+    capabilities: engine.capabilities,
+    available: async () => true,
+    run: (spec, signal) => runGenerators(engine, spec, options, signal),
+  };
 }
 
 /** Path of the compiled generator-process entry, next to this module. */
