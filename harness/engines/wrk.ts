@@ -164,8 +164,8 @@ export function histogramFromSpectrum(spectrum: readonly [number, number][], tot
       if (count > 0) h.recordValueWithCount(Math.max(1, Math.round(valueUs)), count);
       cumulative += count;
     }
-    const last = spectrum[spectrum.length - 1]!;
-    if (cumulative < total) h.recordValueWithCount(Math.max(1, Math.round(last[1])), total - cumulative);
+    const last = spectrum.at(-1);
+    if (last && cumulative < total) h.recordValueWithCount(Math.max(1, Math.round(last[1])), total - cumulative);
   }
   return h;
 }
@@ -188,6 +188,9 @@ function summaryFromReport(r: WrkReport): LatencySummary {
   };
 }
 
+/** How to install wrk (Debian/Ubuntu). */
+const WRK_INSTALL = 'apt-get install -y wrk';
+
 /** What the wrk engine can do. */
 export const WRK_CAPABILITIES: EngineCapabilities = Object.freeze({
   summary: 'wrk (C, closed loop): the least CPU per request of the closed-loop engines; needs the wrk binary',
@@ -198,7 +201,7 @@ export const WRK_CAPABILITIES: EngineCapabilities = Object.freeze({
   series: false,
   threads: true,
   loopbackOnly: false,
-  binary: { name: 'wrk', install: 'apt-get install -y wrk' },
+  binary: { name: 'wrk', install: WRK_INSTALL },
 });
 
 /** Creates the wrk engine. */
@@ -216,7 +219,7 @@ export function createWrkEngine(options: WrkEngineOptions = {}): LoadEngine {
 async function runWrk(input: LoadSpec, options: WrkEngineOptions, signal?: AbortSignal): Promise<LoadResult> {
   const spec = resolveLoadSpec('wrk', WRK_CAPABILITIES, input);
   const binary = findOnPath(options.binary ?? 'wrk');
-  if (!binary) throw new UsageError(`wrk engine: \`wrk\` is not on PATH; install it with \`${WRK_CAPABILITIES.binary!.install}\``);
+  if (!binary) throw new UsageError(`wrk engine: \`wrk\` is not on PATH; install it with \`${WRK_INSTALL}\``);
   throwIfAborted(signal);
   const cpuLimitPercent = options.generatorCpuLimitPercent ?? DEFAULT_GENERATOR_CPU_LIMIT_PERCENT;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
@@ -354,7 +357,8 @@ function watchWrk(pid: number, connections: number, connectTimeoutMs: number): {
       let spanMs = 0;
       let maxThreadCpuPercent = 0;
       for (const [tid, a] of first) {
-        const b = last.get(tid)!;
+        // Every thread sampled first was sampled last too (same loop).
+        const b = last.get(tid) ?? a;
         const elapsed = b.atMs - a.atMs;
         const used = b.cpuMs - a.cpuMs;
         totalCpuMs += used;

@@ -175,10 +175,9 @@ export async function runGenerators(engine: GeneratorEngine, input: LoadSpec, op
 
   const mergeLiveBuckets = (): void => {
     // Buckets close in order in every process; emit each once all have it.
-    while (nextLiveBucket < seriesCount && buckets.get(nextLiveBucket)?.length === n) {
-      const parts = buckets.get(nextLiveBucket)!;
+    for (let parts = buckets.get(nextLiveBucket); nextLiveBucket < seriesCount && parts?.length === n; parts = buckets.get(nextLiveBucket)) {
       buckets.delete(nextLiveBucket);
-      const b = mergeBuckets(parts, plan.seriesIntervalMs);
+      const b = mergeBuckets(nextLiveBucket, parts, plan.seriesIntervalMs);
       series[b.index] = b.bucket;
       nextLiveBucket++;
       try {
@@ -262,7 +261,8 @@ export async function runGenerators(engine: GeneratorEngine, input: LoadSpec, op
     await stopChildren(children);
   }
 
-  const reports = children.map((c) => c.report!);
+  // `finished` resolves only once every child has reported.
+  const reports = children.flatMap((c) => (c.report ? [c.report] : []));
   mergeLiveBuckets();
   try {
     opts.onProcessReports?.(reports);
@@ -301,7 +301,7 @@ function splitOverProcesses(mode: LoadModelName, spec: ResolvedLoadSpec, opts: R
       durationMs: spec.durationMs,
       seriesIntervalMs: spec.seriesIntervalMs,
       timeoutMs: spec.timeoutMs,
-      sourceAddresses: sources[k]!,
+      sourceAddresses: sources[k] ?? [],
       transport: opts.transport,
       ticker: opts.ticker,
       minTickUs: opts.minTickUs,
@@ -314,8 +314,8 @@ function splitOverProcesses(mode: LoadModelName, spec: ResolvedLoadSpec, opts: R
   return { specs, warmupMs: spec.warmupMs, durationMs: spec.durationMs, seriesIntervalMs: spec.seriesIntervalMs, timeoutMs: spec.timeoutMs };
 }
 
-function mergeBuckets(parts: BucketReport[], intervalMs: number): { index: number; bucket: SeriesBucket } {
-  const index = parts[0]!.index;
+/** Bucket `index` merged from every process's part of it. */
+function mergeBuckets(index: number, parts: BucketReport[], intervalMs: number): { index: number; bucket: SeriesBucket } {
   const h = mergeEncodedHistograms(parts.map((p) => p.histogram));
   let requests = 0;
   let errors = 0;

@@ -6,7 +6,7 @@
  * sends on every idle connection (the closed-loop engine). The generator
  * process picks one by `GeneratorSpec.mode` from `PACERS`.
  */
-import type { GeneratorSpec, LoadModelName, ScheduleReport } from './protocol.js';
+import type { GeneratorSpec, ScheduleReport } from './protocol.js';
 
 /** The times of one run, monotonic ms (clock.ts). */
 export interface RunWindow {

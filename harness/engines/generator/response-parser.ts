@@ -168,7 +168,8 @@ export class ResponseParser {
         }
         case State.ChunkDataEnd: {
           // The CRLF after each chunk's data; tolerate a bare LF.
-          const b = buf[pos]!;
+          // pos < buf.length here (the loop's condition).
+          const b = buf[pos];
           if (b === 0x0d) {
             if (pos + 1 >= buf.length) {
               this.pending = Buffer.from(buf.subarray(pos));
@@ -250,7 +251,7 @@ export class ResponseParser {
             if (contentLength >= 0 && contentLength !== n) throw new ResponseParseError('conflicting content-length');
             contentLength = n;
           } else if (name === 'transfer-encoding') {
-            chunked = value.split(',').pop()!.trim() === 'chunked';
+            chunked = value.slice(value.lastIndexOf(',') + 1).trim() === 'chunked';
           } else if (name === 'connection') {
             if (value.includes('close')) close = true;
             else if (http10 && value.includes('keep-alive')) close = false;

@@ -50,7 +50,7 @@ export function assignSourceAddresses(
 ): string[][] {
   if (given && given.length > 0) {
     return Array.from({ length: processCount }, (_, k) => {
-      if (given.length < processCount) return [given[k % given.length]!];
+      if (given.length < processCount) return given.slice(k % given.length, (k % given.length) + 1);
       return given.filter((_, i) => i % processCount === k);
     });
   }

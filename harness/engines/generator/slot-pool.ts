@@ -141,14 +141,14 @@ export class SlotPool {
   /** The next idle open slot, or -1 when none is. */
   takeFree(): number {
     while (this.freeHead < this.free.length) {
-      const i = this.free[this.freeHead++]!;
+      const i = this.free[this.freeHead++] ?? -1;
       if (this.freeHead > 1024 && this.freeHead * 2 > this.free.length) {
         this.free = this.free.slice(this.freeHead);
         this.freeHead = 0;
       }
-      const s = this.slots[i]!;
+      const s = this.slots[i];
       // A slot may have closed while it sat in the queue.
-      if (s.open && !s.busy) return i;
+      if (s?.open && !s.busy) return i;
     }
     return -1;
   }
@@ -156,13 +156,15 @@ export class SlotPool {
   /** Sends the request on idle slot `i` (from takeFree) at `now`; its
    * latency will count from `intendedMs`, and only if `recorded`. */
   send(i: number, intendedMs: number, now: number, recorded: boolean): void {
-    const slot = this.slots[i]!;
+    const slot = this.slots[i];
+    const conn = slot?.open && !slot.busy ? slot.conn : undefined;
+    if (!slot || !conn) throw new RangeError(`slot ${i} is not idle: send only on a slot takeFree() returned`);
     slot.busy = true;
     slot.intendedMs = intendedMs;
     slot.sentMs = now;
     slot.recorded = recorded;
     this.inFlight++;
-    slot.conn!.send();
+    conn.send();
   }
 
   /** Aborts, as `timeout`, every request sent more than `timeoutMs` before `now`. */
@@ -186,7 +188,8 @@ export class SlotPool {
   // ---- connection events ----
 
   private openSlot(i: number): void {
-    const slot = this.slots[i]!;
+    const slot = this.slots[i];
+    if (!slot) return;
     slot.open = false;
     slot.busy = false;
     const addrs = this.options.sourceAddresses;
@@ -195,8 +198,8 @@ export class SlotPool {
   }
 
   private handleOpen(c: Connection): void {
-    const slot = this.slots[c.slot]!;
-    if (slot.conn !== c) return;
+    const slot = this.slots[c.slot];
+    if (slot?.conn !== c) return;
     slot.open = true;
     if (this.connectWaiter && !slot.settled) {
       // Prime: one unrecorded request proves the server accepted the
@@ -212,8 +215,8 @@ export class SlotPool {
   }
 
   private handleResponse(c: Connection, r: ParsedResponse): void {
-    const slot = this.slots[c.slot]!;
-    if (slot.conn !== c || !slot.busy) return;
+    const slot = this.slots[c.slot];
+    if (slot?.conn !== c || !slot.busy) return;
     slot.busy = false;
     slot.failures = 0;
     if (slot.priming) {
@@ -234,8 +237,8 @@ export class SlotPool {
   }
 
   private handleRequestFailed(c: Connection, kind: RequestFailure): void {
-    const slot = this.slots[c.slot]!;
-    if (slot.conn !== c || !slot.busy) return;
+    const slot = this.slots[c.slot];
+    if (slot?.conn !== c || !slot.busy) return;
     slot.busy = false;
     slot.open = false;
     if (slot.priming) {
@@ -247,15 +250,15 @@ export class SlotPool {
   }
 
   private handleConnectFailed(c: Connection): void {
-    const slot = this.slots[c.slot]!;
-    if (slot.conn !== c) return;
+    const slot = this.slots[c.slot];
+    if (slot?.conn !== c) return;
     slot.failures++;
     this.hooks.onConnectFailed();
   }
 
   private handleClosed(c: Connection): void {
-    const slot = this.slots[c.slot]!;
-    if (slot.conn !== c) return;
+    const slot = this.slots[c.slot];
+    if (slot?.conn !== c) return;
     if (slot.busy && !slot.priming) this.inFlight--;
     slot.busy = false;
     slot.priming = false;
