@@ -38,6 +38,14 @@ export const ENGINES = Object.freeze({
 /** The name of an engine: a key of the registry. */
 export type EngineName = keyof typeof ENGINES;
 
+/** The engine used when none is named: with a rate, the open loop (latency
+ * from the intended send time); without, autocannon, the embedded default
+ * for closed-loop capacity runs (DESIGN). */
+export const DEFAULT_ENGINES: Readonly<{ withRate: EngineName; withoutRate: EngineName }> = Object.freeze({
+  withRate: 'open-loop',
+  withoutRate: 'autocannon',
+});
+
 /** Names of all engines, in registry order. */
 export function engineNames(): EngineName[] {
   return Object.keys(ENGINES) as EngineName[];

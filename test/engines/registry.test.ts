@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { ENGINES, engineNames, engineVersions, getEngine } from '../../harness/engines/index.js';
+import { DEFAULT_ENGINES, ENGINES, engineCapabilities, engineNames, enginesWhere, engineVersions, getEngine } from '../../harness/engines/index.js';
 import { findOnPath } from '../../harness/engines/external-binary.js';
 import { UsageError } from '../../common/errors.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
@@ -67,4 +67,42 @@ test('engineVersions: autocannon package, lbbench for open-loop, wrk only when i
   else assert.equal(versions.wrk, undefined);
   const without = await withoutPath(() => engineVersions());
   assert.equal(without.wrk, undefined);
+});
+
+test('every engine declares its capabilities, and the registry lists them in its order', () => {
+  const listed = engineCapabilities();
+  assert.deepEqual(
+    listed.map((e) => e.name),
+    engineNames(),
+  );
+  for (const e of listed) {
+    const engine = ENGINES[e.name]();
+    assert.deepEqual(e.capabilities, engine.capabilities, e.name);
+    assert.equal(e.loadModel, engine.loadModel, e.name);
+    assert.ok(e.capabilities.summary.length > 0, `${e.name} has a summary`);
+    // An open loop needs a rate; a closed loop takes none or caps it.
+    assert.equal(e.capabilities.rate === 'required', e.loadModel === 'open', e.name);
+  }
+  assert.deepEqual(
+    enginesWhere((c) => c.multiProcess),
+    listed.filter((e) => e.capabilities.multiProcess).map((e) => e.name),
+  );
+  assert.deepEqual(
+    enginesWhere((c) => c.binary !== undefined),
+    ['wrk'],
+  );
+  assert.equal(ENGINES[DEFAULT_ENGINES.withRate]().capabilities.rate, 'required');
+  assert.notEqual(ENGINES[DEFAULT_ENGINES.withoutRate]().capabilities.rate, 'required');
+});
+
+test('an engine that needs a binary says how to install it and which embedded engines do the same job', async () => {
+  await withoutPath(async () => {
+    await assert.rejects(getEngine('wrk'), (err: unknown) => {
+      assert.ok(err instanceof UsageError);
+      const closedEmbedded = enginesWhere((c, model) => c.binary === undefined && model === 'closed');
+      assert.ok(closedEmbedded.length > 0);
+      assert.match(err.message, new RegExp(`or use --engine ${closedEmbedded.join(' or ')}$`));
+      return true;
+    });
+  });
 });
