@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeHistogram } from '../../harness/histogram.js';
+import { decodeHistogram } from '../../harness/result/histogram.js';
 import { monoNowMs } from '../../harness/engines/generator/clock.js';
 import { ClosedPacer } from '../../harness/engines/generator/closed-pacer.js';
 import { OpenPacer } from '../../harness/engines/generator/open-pacer.js';
