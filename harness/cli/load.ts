@@ -1,33 +1,31 @@
 /**
  * `lbbench load URL`: one ad-hoc load run against any URL (the way people use
  * wrk2 or autocannon on their own), printing the normalized LoadResult as a
- * table or as JSON. Engines are imported only when the action runs.
+ * table or as JSON. The engine choices, the engine list of --help and the
+ * flag checks come from the engine registry (engine-flags.ts).
  */
 import Table from 'cli-table3';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { UsageError } from '../../common/errors.js';
 import { ExitCode } from '../../common/exit-codes.js';
 import type { EngineName, LoadResult, LoadSpec } from '../engines/engine.js';
+import { DEFAULT_ENGINES, getEngine } from '../engines/index.js';
 import { formatBytes, formatNumber } from '../report/format.js';
+import { checkEngineFlags, engineOption, enginesHelp, multiProcessEngines } from './engine-flags.js';
 import { requestExitCode } from './exit-status.js';
-
-const ENGINE_CHOICES: EngineName[] = ['open-loop', 'closed-loop', 'autocannon', 'wrk'];
-/** Engines that run several generator processes (--processes). */
-const MULTI_PROCESS_ENGINES: readonly EngineName[] = ['open-loop', 'closed-loop'];
 
 /** Default keep-alive connections. */
 export const DEFAULT_CONNECTIONS = 100;
 /** Default measured window. */
 export const DEFAULT_DURATION = '10s';
 
-const HELP_AFTER = `
+/** The help after the options; the engine part comes from the registry. */
+function helpAfter(): string {
+  return `
 Durations take a unit (500ms, 10s, 2m, 1h) or are seconds (10).
-The engine defaults to open-loop when --rate is given (constant arrival rate,
-latency from the intended send time, µs resolution), else autocannon (closed
-loop: each connection sends when its previous response arrived).
-closed-loop is lbbench's own closed loop on raw sockets: it skips response
-bodies without parsing them, so it reaches far higher byte rates than
-autocannon for large responses, and runs several processes (--processes).
+
+${enginesHelp()}
+The engine defaults to ${DEFAULT_ENGINES.withRate} when --rate is given, else ${DEFAULT_ENGINES.withoutRate}.
 
 Exit codes:
   0  the run completed
@@ -43,6 +41,7 @@ Examples:
   $ lbbench load http://127.0.0.1:8080/echo --method POST --header 'content-type: text/plain' --body hello
   $ lbbench load http://127.0.0.1:8080/echo --rate 5000 --start-at $(( $(date +%s%3N) + 10000 )) --json > host-a.json
 `;
+}
 
 /** Flags of `lbbench load` as commander parses them. */
 interface LoadFlags {
@@ -136,27 +135,22 @@ export function loadCommand(): Command {
   return new Command('load')
     .description('one ad-hoc load run against any http:// URL; prints the normalized result')
     .argument('<url>', 'target, e.g. http://127.0.0.1:8080/echo')
-    .addOption(new Option('-e, --engine <name>', 'load engine (default: open-loop with --rate, else autocannon)').choices(ENGINE_CHOICES))
+    .addOption(engineOption(`load engine (default: ${DEFAULT_ENGINES.withRate} with --rate, else ${DEFAULT_ENGINES.withoutRate})`))
     .option('-r, --rate <R>', 'target requests/s (open loop; a cap for closed-loop engines)')
     .option('-c, --connections <C>', 'keep-alive connections', String(DEFAULT_CONNECTIONS))
     .option('-d, --duration <D>', 'measured window', DEFAULT_DURATION)
     .option('-w, --warmup <D>', 'load before the measured window, not recorded', '0')
-    .option('-p, --processes <N>', 'generator processes (open-loop and closed-loop only)')
+    .option('-p, --processes <N>', `generator processes (${multiProcessEngines()} only)`)
     .option('-m, --method <M>', 'HTTP method', 'GET')
     .option('-H, --header <h>', "request header 'name: value' (repeatable)", collect, [] as string[])
     .option('-b, --body <S>', 'request body, sent with every request')
     .option('--json', 'print the LoadResult as JSON', false)
     .option('--start-at <epoch-ms>', 'wait until this wall-clock time (ms since 1970) before starting, so generators on several hosts start together (see `lbbench merge`)')
-    .addHelpText('after', HELP_AFTER)
+    .addHelpText('after', helpAfter())
     .action(async (urlArg: string, flags: LoadFlags) => {
       const spec = buildSpec(urlArg, flags);
-      const engineName: EngineName = flags.engine ?? (spec.rate !== undefined ? 'open-loop' : 'autocannon');
-      if (spec.processes !== undefined && spec.processes > 1 && !MULTI_PROCESS_ENGINES.includes(engineName)) {
-        throw new UsageError(
-          `--processes: only --engine ${MULTI_PROCESS_ENGINES.join(' or ')} runs several generator processes (got --engine ${engineName})`,
-        );
-      }
-      const { getEngine } = await import('../engines/index.js');
+      const engineName: EngineName = flags.engine ?? (spec.rate !== undefined ? DEFAULT_ENGINES.withRate : DEFAULT_ENGINES.withoutRate);
+      checkEngineFlags(engineName, spec);
       const engine = await getEngine(engineName);
       if (!flags.json) {
         process.stderr.write(

@@ -7,10 +7,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../../common/errors.js';
 import { CONFIG_OPTION_HELP } from './config-path.js';
 import type { EngineName } from '../engines/engine.js';
+import { engineOption } from './engine-flags.js';
 import { requestExitCode } from './exit-status.js';
 import type { LongRunningDeps } from './serve.js';
 
-const ENGINES: EngineName[] = ['open-loop', 'closed-loop', 'autocannon', 'wrk'];
 /** Export formats (harness/report/export/index.ts), listed here so --help needs no import. */
 export const EXPORT_CHOICES = ['bmf', 'github-action-benchmark'];
 
@@ -90,7 +90,7 @@ export function runCommand(deps: LongRunningDeps): Command {
     .option('-p, --profile <name>', 'threshold profile from the config, e.g. `ci`')
     .option('--attach', 'use services that are already running at the configured URLs', false)
     .option('-t, --targets <list>', 'balancers to run each scenario against, in turn: lbbench, nginx, haproxy or a name under targets: in the config (see `lbbench targets`)', 'lbbench')
-    .addOption(new Option('-e, --engine <name>', 'run every load with this engine').choices(ENGINES))
+    .addOption(engineOption('run every load with this engine'))
     .option('--reports-dir <dir>', 'where reports are written (default: harness.reportsDir of the config)')
     .option('--scenarios-dir <dir>', 'where scenario names are looked up (default: the bundled scenarios/)')
     .option('-v, --verbose', "stream the services' stdout too (stderr is always shown)", false)

@@ -56,7 +56,7 @@ export function autocannonVersion(): string {
 
 /** What the autocannon engine can do. */
 export const AUTOCANNON_CAPABILITIES: EngineCapabilities = Object.freeze({
-  summary: 'autocannon (closed loop, embedded): the default for capacity runs; --rate caps it',
+  summary: 'closed loop, embedded: the default for capacity; --rate caps it',
   rate: 'cap',
   multiProcess: false,
   latencyResolutionUs: AUTOCANNON_LATENCY_RESOLUTION_US,

@@ -30,7 +30,7 @@ export interface ClosedLoopOptions
 export function closedLoopCapabilities(options: Pick<GeneratorOptions, 'maxConnectionsPerProcess'> = {}): EngineCapabilities {
   return generatorCapabilities(
     {
-      summary: 'closed loop on raw sockets: skips bodies unparsed, so the most bytes/s; several processes (--processes)',
+      summary: 'closed loop on raw sockets: the most bytes/s; several processes',
       rate: 'none',
       latencyFrom: 'actual',
     },

@@ -149,7 +149,8 @@ export interface LoadResult extends MeasurementRecord<string> {
  * validation (spec.ts) applies them, so no caller lists engines by hand.
  */
 export interface EngineCapabilities {
-  /** One line saying what the engine is for (help text, `lbbench load --help`). */
+  /** What the engine is for, in at most ~65 characters (one line of
+   * `lbbench load --help` beside the name). */
   summary: string;
   /** How the engine takes `LoadSpec.rate`: `required` (the open loop's
    * target arrival rate), `cap` (a closed loop that can cap its rate), or

@@ -71,6 +71,14 @@ export function enginesWhere(test: (capabilities: EngineCapabilities, loadModel:
     .map((e) => e.name);
 }
 
+/** The closed-loop engines, in registry order (scenario settings that pick
+ * a capacity engine offer these). */
+export function closedLoopEngineNames(): [EngineName, ...EngineName[]] {
+  const [first, ...rest] = enginesWhere((_, model) => model === 'closed');
+  if (first === undefined) throw new Error('the registry has no closed-loop engine');
+  return [first, ...rest];
+}
+
 /**
  * The engine called `name`, checked to be usable here. Throws UsageError
  * (exit 2) for an unknown name (listing the valid ones) and for an engine

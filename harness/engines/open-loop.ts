@@ -17,7 +17,7 @@ export type OpenLoopOptions = GeneratorOptions;
 export function openLoopCapabilities(options: Pick<GeneratorOptions, 'maxConnectionsPerProcess'> = {}): EngineCapabilities {
   return generatorCapabilities(
     {
-      summary: 'open loop on raw sockets: a constant arrival rate (--rate, required), latency in µs from the intended send time',
+      summary: 'constant arrival rate (--rate); µs latency from the intended send',
       rate: 'required',
       latencyFrom: 'intended',
     },

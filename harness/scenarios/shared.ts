@@ -10,6 +10,7 @@ import { InvalidRunError } from '../../common/errors.js';
 import { MetricName } from '../../common/metric-names.js';
 import { readProcStat } from '../sampling/proc-stats.js';
 import type { EngineName, LoadResult } from '../engines/engine.js';
+import { closedLoopEngineNames } from '../engines/index.js';
 import type { SamplingData, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { errorCount, errorRate, peakGauge, type RssSample } from './analysis.js';
 import { ErrorCode } from '../../common/error-codes.js';
@@ -43,8 +44,8 @@ export const connectionsSetting = z.number().int().min(1).max(200_000);
 export const rateSetting = z.number().positive().max(1_000_000);
 /** A fraction 0..1. */
 export const fractionSetting = z.number().min(0).max(1);
-/** A closed-loop engine. */
-export const closedEngineSetting = z.enum(['closed-loop', 'autocannon', 'wrk']);
+/** A closed-loop engine: any of the registry's. */
+export const closedEngineSetting = z.enum(closedLoopEngineNames());
 /** Unrecorded load before a measured window, ms; 0 skips it (`warmupMs`). */
 export const warmupSetting = z.number().int().min(0);
 /** Failed / attempted requests above which a run (or a point, or a level)
