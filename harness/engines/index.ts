@@ -7,10 +7,8 @@
  * a child process, wrk is a binary, open-loop and closed-loop fork generator
  * processes), so importing this module is cheap.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { UsageError } from '../../common/errors.js';
-import { PACKAGE_ROOT } from '../../common/paths.js';
+import { PACKAGE_VERSION } from '../../common/paths.js';
 import { autocannonVersion, createAutocannonEngine } from './autocannon.js';
 import { createClosedLoopEngine } from './closed-loop.js';
 import type { EngineCapabilities, LoadEngine } from './engine.js';
@@ -108,12 +106,7 @@ function unavailableHint(name: EngineName, caps: EngineCapabilities): string {
  * open-loop = closed-loop = lbbench's own version. */
 export async function engineVersions(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  try {
-    const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string };
-    out['open-loop'] = out['closed-loop'] = pkg.version ?? 'unknown';
-  } catch {
-    out['open-loop'] = out['closed-loop'] = 'unknown';
-  }
+  out['open-loop'] = out['closed-loop'] = PACKAGE_VERSION;
   try {
     out.autocannon = autocannonVersion();
   } catch {

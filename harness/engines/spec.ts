@@ -15,9 +15,9 @@ export const DEFAULT_SERIES_INTERVAL_MS = 1000;
 /** Default request timeout, ms (LoadSpec.timeoutMs). */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Default generator CPU limit, % of one core: above it a run is flagged
- * `generator.saturated` (DESIGN: about 80%; config
- * `harness.generatorCpuLimitPercent`). */
-export const DEFAULT_GENERATOR_CPU_LIMIT_PERCENT = 80;
+ * `generator.saturated` (DESIGN: about 80%); the config's default of
+ * `harness.generatorCpuLimitPercent`, defined there. */
+export { DEFAULT_GENERATOR_CPU_LIMIT_PERCENT } from '../../common/config.js';
 /** Shortest series bucket an engine accepts, ms. */
 export const MIN_SERIES_INTERVAL_MS = 10;
 

@@ -13,11 +13,9 @@
  * beyond passing `mode` to the processes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidRunError } from '../../../common/errors.js';
-import { PACKAGE_ROOT } from '../../../common/paths.js';
+import { PACKAGE_VERSION } from '../../../common/paths.js';
 import { createLatencyHistogram, decodeHistogram, mergeEncodedHistograms } from '../../result/histogram.js';
 import type { EngineCapabilities, EngineName, LoadEngine, LoadResult, LoadSpec, SeriesBucket } from '../engine.js';
 import { addCounts, bucketCount, buildLoadResult, emptySeries } from '../result-builder.js';
@@ -407,17 +405,9 @@ function mergeReports(
   });
 }
 
-let cachedVersion: string | undefined;
 /** `lbbench <version> (<transport>)`, e.g. `lbbench 0.1.0 (net)`. */
 function engineVersion(transport: TransportName): string {
-  if (cachedVersion === undefined) {
-    try {
-      cachedVersion = String((JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version);
-    } catch {
-      cachedVersion = 'unknown';
-    }
-  }
-  return `lbbench ${cachedVersion} (${transport})`;
+  return `lbbench ${PACKAGE_VERSION} (${transport})`;
 }
 
 function sendTo(child: Child, msg: ParentMessage): void {
