@@ -8,8 +8,7 @@
  * Splits do not matter to it: llhttp is incremental, so the whole stream is
  * parsed in one call.
  */
-// @ts-expect-error -- no type declarations for this module (node 20-24 expose it; lb/upstream-connection.ts uses it too)
-import { HTTPParser, methods } from '_http_common';
+import { createRequire } from 'node:module';
 
 interface Parser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
@@ -19,6 +18,26 @@ interface Parser {
   [key: number]: unknown;
 }
 
+/** The members of node's undocumented `_http_common` used here (node 20-24; lb/upstream-connection.ts uses it too). */
+interface HttpCommon {
+  HTTPParser: {
+    new (): Parser;
+    REQUEST: number;
+    RESPONSE: number;
+    kLenientNone: number;
+    kOnMessageBegin: number;
+    kOnHeaders: number;
+    kOnHeadersComplete: number;
+    kOnBody: number;
+    kOnMessageComplete: number;
+    kOnExecute: number;
+  };
+  methods: string[];
+}
+
+// Loaded with require so this file does not depend on a declaration of the module.
+const { HTTPParser, methods } = createRequire(import.meta.url)('_http_common') as HttpCommon;
+
 /** One message as the reference read it. */
 export interface ReferenceMessage {
   /** Request method (requests) or '' (responses). */
@@ -27,6 +46,8 @@ export interface ReferenceMessage {
   url: string;
   /** Status code (responses) or 0 (requests). */
   status: number;
+  /** Reason phrase as sent (responses) or '' (requests). */
+  statusText: string;
   versionMinor: number;
   /** Header fields in order as [name, value, ...] (trailers not included). */
   headers: string[];
@@ -56,8 +77,10 @@ export interface ReferenceParse {
   end: StreamEnd;
   /** llhttp's error code when `end` is `error` (e.g. `HPE_INVALID_CONSTANT`). */
   error?: string;
-  /** The first message's head was complete when the stream ended (responses: a head was seen). */
+  /** The stream ended inside a message whose head was complete. */
   partialHead: boolean;
+  /** That message (its head, and the body bytes read so far), when `partialHead`. */
+  partial?: ReferenceMessage;
 }
 
 /** Options of parseResponses. */
@@ -72,14 +95,14 @@ export interface ResponseParseOptions {
 export const REFERENCE_MAX_HEADER_BYTES = 16_384;
 
 function parse(type: 'request' | 'response', data: Buffer, opts: ResponseParseOptions = {}): ReferenceParse {
-  const parser = new HTTPParser() as Parser;
+  const parser = new HTTPParser();
   parser.initialize(type === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE, {}, REFERENCE_MAX_HEADER_BYTES, HTTPParser.kLenientNone);
   const messages: ReferenceMessage[] = [];
   let current: ReferenceMessage | null = null;
   let inBody = false;
   let finals = 0;
   let partialHead = false;
-  const begin = (): ReferenceMessage => ({ method: '', url: '', status: 0, versionMinor: 1, headers: [], body: Buffer.alloc(0), keepAlive: true, interim: false, upgrade: false });
+  const begin = (): ReferenceMessage => ({ method: '', url: '', status: 0, statusText: '', versionMinor: 1, headers: [], body: Buffer.alloc(0), keepAlive: true, interim: false, upgrade: false });
   parser[HTTPParser.kOnMessageBegin] = () => {
     current = begin();
     inBody = false;
@@ -98,15 +121,16 @@ function parse(type: 'request' | 'response', data: Buffer, opts: ResponseParseOp
     method: number | undefined,
     url: string | undefined,
     status: number | undefined,
-    _text: string | undefined,
+    text: string | undefined,
     upgrade: boolean,
     keepAlive: boolean,
   ): number => {
     const m = (current ??= begin());
     if (headers) m.headers.push(...headers);
     if (url) m.url = m.url ? m.url + url : url;
-    m.method = type === 'request' ? ((methods as string[])[method ?? -1] ?? '') : '';
+    m.method = type === 'request' ? (methods[method ?? -1] ?? '') : '';
     m.status = status ?? 0;
+    m.statusText = text ?? '';
     m.versionMinor = minor;
     m.keepAlive = keepAlive;
     m.upgrade = upgrade;
@@ -149,6 +173,7 @@ function parse(type: 'request' | 'response', data: Buffer, opts: ResponseParseOp
     parser.close();
   }
   result.partialHead = partialHead && result.end !== 'complete';
+  if (result.partialHead && current !== null) result.partial = current;
   return result;
 }
 

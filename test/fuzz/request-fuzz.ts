@@ -164,6 +164,9 @@ export async function checkRequestCase(lb: FuzzBalancer, observer: Observer, c: 
   const countFinals = (b: Buffer) => parseResponses(b).messages.filter((m) => !m.interim).length;
   const t = await clientExchange(lb.port, writes, { done: ref.end === 'complete' ? (b) => countFinals(b) >= owed : undefined, capMs: ref.end === 'complete' ? 3000 : 50 });
   await observer.quiet(15);
+  // A dead process explains everything after it: say so first.
+  const aliveNow = await lb.alive();
+  expect(aliveNow.ok, `${aliveNow.why}; the case that did it: ${JSON.stringify(JSON.stringify(c))}\n${lb.log().split('\n').slice(-8).join('\n')}`);
   const observed = observer.take();
   const malformed = observer.takeMalformed();
   const sentText = JSON.stringify(sent.toString('latin1'));

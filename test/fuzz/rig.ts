@@ -18,7 +18,8 @@ import { scrape, spawnBalancer, type LbProcess } from '../lb/lb-helpers.js';
 export interface FuzzBalancer {
   readonly port: number;
   readonly metricsPort: number;
-  /** Both processes alive: the primary has not exited and no worker was restarted. */
+  /** Both processes alive: the primary has not exited and no worker was
+   * restarted since the previous call (so the case in between did it). */
   alive(): Promise<{ ok: boolean; why: string }>;
   /** The balancer's stderr so far (its log lines). */
   log(): string;
@@ -58,6 +59,7 @@ export async function startFuzzBalancer(backendUrl: string, timeouts: Record<str
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  let restartsSeen = 0;
   return {
     port: lb.port,
     metricsPort: lb.metricsPort,
@@ -66,7 +68,13 @@ export async function startFuzzBalancer(backendUrl: string, timeouts: Record<str
       if (lb.child.exitCode !== null || lb.child.signalCode !== null) return { ok: false, why: `balancer primary exited (${lb.child.signalCode ?? lb.child.exitCode})` };
       const m = await scrape(lb.metricsPort);
       const restarts = m.get(MetricName.workerRestarts);
-      if (restarts > 0) return { ok: false, why: `${restarts} worker restart(s): a worker died` };
+      if (restarts > restartsSeen) {
+        restartsSeen = restarts;
+        // Let the restarted worker listen before the next case, so that case is judged on its own.
+        const t0 = Date.now();
+        while (Date.now() - t0 < 10_000 && (await probeStatus(lb.port, '/normal').catch(() => ({ status: 0 }))).status !== 200) await new Promise((r) => setTimeout(r, 100));
+        return { ok: false, why: `a worker died (worker restarts now ${restarts})` };
+      }
       return { ok: true, why: '' };
     },
     async stop() {
@@ -209,10 +217,10 @@ export async function runFuzz<T>(name: string, arbitrary: fc.Arbitrary<T>, prope
     numRuns: opts.maxRuns ?? 1_000_000,
     interruptAfterTimeLimit: opts.timeLimitMs,
     markInterruptAsFailure: false,
-    endOnFailure: false,
+    endOnFailure: process.env.FUZZ_NO_SHRINK === "1",
   });
   const failed = details.failed;
-  const why = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance ?? '');
+  const why = details.errorInstance instanceof Error ? details.errorInstance.message : JSON.stringify(details.errorInstance);
   const message = failed ? `${why}\n${fc.defaultReportMessage(details) ?? 'failed'}` : '';
   const report = { name, seed: opts.seed, cases: details.numRuns, failed, message };
   opts.print(`fuzz ${name}: seed ${opts.seed}, ${details.numRuns} case(s)${details.interrupted ? ' (time limit)' : ''}, ${failed ? 'FAILED' : 'no failure'}`);
