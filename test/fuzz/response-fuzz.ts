@@ -143,7 +143,7 @@ export const PENDING_RESPONSE_RULES: readonly PendingResponseRule[] = [
   {
     name: 'unflushed-head-close',
     reason:
-      'BOARD 20:48, robust (issue 12: a status whenever HTTP allows one): when the backend fails after its head but before any body byte, ' +
+      'BOARD 20:52, robust (issue 12: a status whenever HTTP allows one): when the backend fails after its head but before any body byte, ' +
       'the balancer closes the client connection although nothing was sent yet (a 502/504 is still possible)',
     effect: 'no-status-close',
     applies: (_c, ref) => ref.partial !== undefined && ref.partial.body.length === 0,

@@ -4,7 +4,8 @@
  * connection that records every byte it gets back, the "a normal request
  * still gets 200" probe, and the fast-check driver with a fixed seed and a
  * time budget that prints the seed, the case count and, on failure, the
- * shrunk counterexample.
+ * shrunk counterexample. `FUZZ_NO_SHRINK=1` stops at the first failing
+ * case instead (to see the original input while debugging).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
