@@ -47,6 +47,10 @@ export interface BackendStatsSnapshot {
   /** Body bytes: `in` read from echo requests, `out` handed to the socket. */
   bytes: { in: number; out: number };
   faultsInjected: FaultCounts;
+  /** Responses the `closeRate` fault cut mid-body, by request method
+   * (`/health` not counted: health checks are not client traffic). Lets a
+   * harness tell a failure the backend caused from one the proxy caused. */
+  cutsByMethod: Record<string, number>;
   /** Client connections: open now, and accepted since start. */
   connections: { open: number; total: number };
   /** Current fault settings. */
@@ -64,6 +68,8 @@ export class BackendStats {
    * may have received fewer). */
   bytesOut = 0;
   readonly faultsInjected: FaultCounts = { latency: 0, error: 0, close: 0, hang: 0 };
+  /** See BackendStatsSnapshot.cutsByMethod. */
+  cutsByMethod: Record<string, number> = {};
   /** Open client connections. Not reset by `reset()`. */
   connectionsOpen = 0;
   /** Client connections accepted. */
@@ -80,6 +86,7 @@ export class BackendStats {
     this.bytesIn = 0;
     this.bytesOut = 0;
     for (const k of Object.keys(this.faultsInjected) as FaultKind[]) this.faultsInjected[k] = 0;
+    this.cutsByMethod = {};
     this.connectionsTotal = this.connectionsOpen;
     this.startedAtMs = Date.now();
   }
@@ -94,6 +101,7 @@ export class BackendStats {
       requests: { total: this.requestsTotal, byFamily: { ...this.byFamily } },
       bytes: { in: this.bytesIn, out: this.bytesOut },
       faultsInjected: { ...this.faultsInjected },
+      cutsByMethod: { ...this.cutsByMethod },
       connections: { open: this.connectionsOpen, total: this.connectionsTotal },
       faults: { ...faults },
     };

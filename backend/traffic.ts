@@ -118,7 +118,13 @@ export function serveWithFaults(state: BackendState, route: number, path: string
         : OUTCOME_SERVE;
   const finish = (): void => {
     if (outcome === OUTCOME_ERROR) sendInjectedError(state, res);
-    else if (outcome === OUTCOME_CLOSE) cutResponse(state, res);
+    else if (outcome === OUTCOME_CLOSE) {
+      if (route !== ROUTE_HEALTH) {
+        const m = req.method ?? '';
+        state.stats.cutsByMethod[m] = (state.stats.cutsByMethod[m] ?? 0) + 1;
+      }
+      cutResponse(state, res);
+    }
     else serveTraffic(state, route, path, req, res);
   };
   const afterLatency = (): void => {

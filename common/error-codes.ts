@@ -34,6 +34,8 @@ export const ErrorCode = {
   SCRAPE_FAILED: 'LBB_ERR_SCRAPE_FAILED',
   /** A backend's `/stats` could not be read. */
   BACKEND_STATS: 'LBB_ERR_BACKEND_STATS',
+  /** A test backend refused a fault change on `/control` (chaos). */
+  FAULT_CONTROL: 'LBB_ERR_FAULT_CONTROL',
   /** A scenario's background load ended before its measured window. */
   LOAD_ENDED: 'LBB_ERR_LOAD_ENDED',
 

@@ -3,6 +3,7 @@
  * its settings schema, runner and the metrics it produces. One file per
  * kind, named after it (`lat-conn.ts` for `lat_conn`).
  */
+import { chaosKind } from './chaos.js';
 import { connectionPoolingKind } from './connection-pooling.js';
 import { connRateKind } from './conn-rate.js';
 import { connStormKind } from './conn-storm.js';
@@ -33,6 +34,7 @@ export const SCENARIO_KINDS: Readonly<Record<string, ScenarioKind>> = Object.fre
   latency_curve: latencyCurveKind,
   conn_rate: connRateKind,
   conn_storm: connStormKind,
+  chaos: chaosKind,
 });
 
 /**

@@ -99,6 +99,16 @@ describe('backend faults', () => {
     const whole = await request(port, '/bytes/100000');
     assert.equal(whole.body.length, 100000);
     assert.equal(server.stats.faultsInjected.close, 1);
+    assert.deepEqual(server.stats.cutsByMethod, { GET: 1 });
+  });
+
+  it('cutsByMethod counts cut client requests by method, not cut health checks', async (t) => {
+    const { server, port } = await start(t, { faults: { closeRate: 1 } });
+    await assert.rejects(request(port, '/echo'));
+    await assert.rejects(request(port, '/health'));
+    await assert.rejects(request(port, '/echo', { method: 'POST', body: 'x' }));
+    assert.equal(server.stats.faultsInjected.close, 3);
+    assert.deepEqual(server.stats.cutsByMethod, { GET: 1, POST: 1 });
   });
 
   it('errorRate is drawn before closeRate, and closeRate only when no error', async (t) => {
