@@ -89,6 +89,27 @@ export function percentDifference(a: number, b: number): number {
   return larger === 0 ? 0 : (Math.abs(a - b) / larger) * 100;
 }
 
+/**
+ * Theil–Sen slope of y over x: the median of the slopes of all pairs (at
+ * most `maxPoints` points, evenly thinned). Robust to bumps that a least-
+ * squares line follows, such as a pool growing during a fault and idling
+ * out later; a steady leak still shows. 0 with fewer than two distinct x.
+ */
+export function theilSenSlope(points: readonly { x: number; y: number }[], maxPoints = 800): number {
+  const step = Math.max(1, Math.ceil(points.length / maxPoints));
+  const pts = points.filter((_, i) => i % step === 0);
+  const slopes: number[] = [];
+  for (let i = 0; i < pts.length; i++) {
+    const a = pts[i];
+    if (a === undefined) continue;
+    for (let j = i + 1; j < pts.length; j++) {
+      const b = pts[j];
+      if (b !== undefined && b.x !== a.x) slopes.push((b.y - a.y) / (b.x - a.x));
+    }
+  }
+  return median(slopes) ?? 0;
+}
+
 /** Least-squares slope of y over x; 0 with fewer than two distinct x. */
 export function linearSlope(points: readonly { x: number; y: number }[]): number {
   const n = points.length;

@@ -14,7 +14,8 @@
  * - `failures_uncounted`: client-side failures (GET and POST) that the
  *   balancer's `lb_errors_total` does not account for;
  * - `fd_slope_per_min`, `rss_slope_mb_per_min`: open files and RSS of the
- *   balancer's processes, least-squares slope after the first tenth;
+ *   balancer's processes, Theil–Sen slope after the first tenth (robust to
+ *   the bumps each fault makes; a leak still shows);
  * - `worker_restarts`.
  *
  * The schedule is in fractions of the run, so the quick profile does the
@@ -31,7 +32,7 @@ import type { LoadResult } from '../engines/engine.js';
 import type { PromSnapshot, ReportTable, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { readProcStat } from '../sampling/proc-stats.js';
 import { sumSamples } from '../sampling/prom-text.js';
-import { buildTimeline, compactTimeline, formatUsAsMs, linearSlope, round, type TimelineEvent, type TimelineRow } from './analysis.js';
+import { buildTimeline, compactTimeline, formatUsAsMs, round, theilSenSlope, type TimelineEvent, type TimelineRow } from './analysis.js';
 import { checkLoad, connectionsSetting, durationSetting, fractionSetting, lbUrl, pathSetting, rateSetting, sleep, type ScenarioKind } from './shared.js';
 
 export const chaosSettings = z.strictObject({
@@ -41,10 +42,11 @@ export const chaosSettings = z.strictObject({
   getRate: rateSetting.default(300),
   /** POST load, requests/s (open loop). Default 100. */
   postRate: rateSetting.default(100),
-  /** Connections of the GET load. Default 30. */
-  getConnections: connectionsSetting.default(30),
-  /** Connections of the POST load. Default 15. */
-  postConnections: connectionsSetting.default(15),
+  /** Connections of the GET load: enough that requests held by a hanging
+   * backend until it is marked down do not stall the rest. Default 120. */
+  getConnections: connectionsSetting.default(120),
+  /** Connections of the POST load. Default 50. */
+  postConnections: connectionsSetting.default(50),
   /** Path of both loads. Default `/echo` (POST echoes the body). */
   path: pathSetting.default('/echo'),
   /** POST body size, bytes. Default 1024. */
@@ -315,8 +317,8 @@ async function runChaos(ctx: ScenarioContext, s: ChaosSettings): Promise<Scenari
 
   const startMs = get.startedAtMs;
   const tail = resources.filter((r) => r.atMs >= startMs + s.durationMs * 0.1);
-  const fdSlope = linearSlope(tail.map((r) => ({ x: r.atMs, y: r.fds }))) * 60_000;
-  const rssSlope = (linearSlope(tail.map((r) => ({ x: r.atMs, y: r.rssBytes }))) * 60_000) / (1024 * 1024);
+  const fdSlope = theilSenSlope(tail.map((r) => ({ x: r.atMs, y: r.fds }))) * 60_000;
+  const rssSlope = (theilSenSlope(tail.map((r) => ({ x: r.atMs, y: r.rssBytes }))) * 60_000) / (1024 * 1024);
 
   const metrics: Record<string, number> = {
     get_requests: get.requests,
@@ -337,6 +339,10 @@ async function runChaos(ctx: ScenarioContext, s: ChaosSettings): Promise<Scenari
     fds_max: Math.max(...resources.map((r) => r.fds)),
     rss_max_mb: round(Math.max(...resources.map((r) => r.rssBytes)) / (1024 * 1024), 1),
     churned_connections: churned,
+    get_p99_ms: round(get.latency.p99Us / 1000, 2),
+    post_p99_ms: round(post.latency.p99Us / 1000, 2),
+    get_dropped: get.schedule?.dropped ?? 0,
+    post_dropped: post.schedule?.dropped ?? 0,
   };
   ctx.log(
     `GET ${get.requests} (${getFailures} failed, ${ledger.cutsGet} cut by the backend), POST ${post.requests} (${postFailures} failed, ${ledger.cutsPost} cut); ` +
@@ -418,8 +424,8 @@ function failuresTable(get: LoadResult, post: LoadResult, lbErrors: Record<strin
     title: 'Failures by kind (client side: transport errors and statuses; 500 is the backend’s injected error, forwarded)',
     columns: ['SOURCE', 'BY KIND'],
     rows: [
-      ['GET (client)', kinds(get)],
-      ['POST (client)', kinds(post)],
+      ['GET (client)', `${kinds(get)}; sends dropped (no free connection): ${get.schedule?.dropped ?? 0}`],
+      ['POST (client)', `${kinds(post)}; sends dropped: ${post.schedule?.dropped ?? 0}`],
       ['balancer lb_errors_total', Object.entries(lbErrors).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'],
     ],
   };
@@ -447,5 +453,9 @@ export const chaosKind: ScenarioKind<ChaosSettings> = {
     'fds_max',
     'rss_max_mb',
     'churned_connections',
+    'get_p99_ms',
+    'post_p99_ms',
+    'get_dropped',
+    'post_dropped',
   ],
 };
