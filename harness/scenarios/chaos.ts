@@ -25,6 +25,7 @@
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { z } from 'zod';
+import { itemAt, valueAt } from '../../common/checked.js';
 import { ErrorCode } from '../../common/error-codes.js';
 import { InvalidRunError } from '../../common/errors.js';
 import { MetricName } from '../../common/metric-names.js';
@@ -209,7 +210,8 @@ function startChurner(ctx: ScenarioContext, perSecond: number): { stop(): Promis
 async function runChaos(ctx: ScenarioContext, s: ChaosSettings): Promise<ScenarioOutcome> {
   const names = ctx.config.lb.backends.map((b) => b.name).filter((n) => ctx.services.backends.has(n));
   if (names.length < 3) return { metrics: {}, tables: [], invalidReasons: ['chaos needs at least 3 running backends in lb.backends'], details: {} };
-  const urlOf = (i: number) => ctx.services.backends.get(names[i]!)!;
+  const nameOf = (i: number) => itemAt(names, i, 'chaos backend');
+  const urlOf = (i: number) => valueAt(Object.fromEntries(ctx.services.backends), nameOf(i), 'chaos backend URL');
   const ledger = new FaultLedger();
   for (const [i, n] of names.entries()) {
     await setFaults(urlOf(i), { latencyMs: 0, errorRate: 0, closeRate: 0, hang: false });
@@ -257,7 +259,7 @@ async function runChaos(ctx: ScenarioContext, s: ChaosSettings): Promise<Scenari
     const windowStartMs = Date.now() - s.sampleIntervalMs;
     for (const step of schedule(s)) {
       await sleep(Math.max(0, windowStartMs + step.at * s.durationMs - Date.now()), ctx.signal);
-      const name = names[step.backend]!;
+      const name = nameOf(step.backend);
       const url = urlOf(step.backend);
       if (step.what === 'kill') {
         await ledger.read(name, url);
@@ -282,7 +284,7 @@ async function runChaos(ctx: ScenarioContext, s: ChaosSettings): Promise<Scenari
   } finally {
     // Never leave a dead or faulty backend to the next scenario.
     try {
-      for (const i of killed) await ctx.services.restartBackend(names[i]!);
+      for (const i of killed) await ctx.services.restartBackend(nameOf(i));
       for (const i of faulted) await setFaults(urlOf(i), { latencyMs: 0, errorRate: 0, closeRate: 0, hang: false }).catch(() => undefined);
     } finally {
       await Promise.allSettled([getLoad, postLoad]);

@@ -158,7 +158,7 @@ function parse(type: 'request' | 'response', data: Buffer, opts: ResponseParseOp
     if (ret instanceof Error) {
       result.end = 'error';
       result.error = ret.code ?? ret.message;
-    } else if (messages.length > 0 && messages[messages.length - 1]!.upgrade) {
+    } else if (messages.at(-1)?.upgrade === true) {
       result.end = 'upgrade';
     } else if (opts.closed) {
       const fin = parser.finish();
@@ -190,7 +190,11 @@ export function parseResponses(data: Buffer, opts: ResponseParseOptions = {}): R
 /** Values of field `name` (case-insensitive) in a flat header list. */
 export function headerValues(headers: readonly string[], name: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() === name) out.push(headers[i + 1]!);
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const n = headers[i];
+    const v = headers[i + 1];
+    if (n !== undefined && v !== undefined && n.toLowerCase() === name) out.push(v);
+  }
   return out;
 }
 
@@ -200,6 +204,10 @@ export function endToEndHeaders(headers: readonly string[], alsoDrop: readonly s
   const hop = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', ...alsoDrop]);
   for (const v of headerValues(headers, 'connection')) for (const t of v.split(',')) if (t.trim()) hop.add(t.trim().toLowerCase());
   const out: string[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) if (!hop.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const n = headers[i];
+    const v = headers[i + 1];
+    if (n !== undefined && v !== undefined && !hop.has(n.toLowerCase())) out.push(n, v);
+  }
   return out;
 }

@@ -193,8 +193,7 @@ export async function checkRequestCase(lb: FuzzBalancer, observer: Observer, c: 
   const opaqueAfter = ref.end === 'upgrade' ? ref.messages.length : Infinity;
   const matched = new Set<number>();
   const claimed = new Set<Observed>();
-  for (let j = 0; j < finals.length; j++) {
-    const f = finals[j]!;
+  for (const [j, f] of finals.entries()) {
     const tag = headerValues(f.headers, 'x-obs-seq')[0];
     if (tag === undefined) {
       expect(OWN_STATUSES.has(f.status), `response #${j + 1} is ${f.status} without the backend's mark: not the balancer's own error status (client sent ${sentText}; got ${got})`);

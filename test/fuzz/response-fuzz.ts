@@ -60,8 +60,8 @@ export async function startFuzzBackend(): Promise<FuzzBackend> {
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       const ref = parseRequests(buf);
-      for (; handled < ref.messages.length; handled++) {
-        const m = ref.messages[handled]!;
+      for (const m of ref.messages.slice(handled)) {
+        handled++;
         const match = /^\/case\/(\d+)$/.exec(m.url);
         if (match) {
           const id = Number(match[1]);

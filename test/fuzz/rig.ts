@@ -160,8 +160,9 @@ export function clientExchange(port: number, writes: readonly Buffer[], opts: Ex
       let i = 0;
       const next = () => {
         if (closed || settled) return;
-        if (i < writes.length) {
-          socket.write(writes[i++]!);
+        const w = writes[i++];
+        if (w !== undefined) {
+          socket.write(w);
           later(gapMs, next);
           return;
         }

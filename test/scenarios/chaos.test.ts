@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { valueAt } from '../../common/checked.js';
 import { chaosKind } from '../../harness/scenarios/chaos.js';
 import { startLiveSystem, type LiveSystem } from './live-context.js';
 
@@ -28,10 +29,11 @@ describe('chaos (real balancer and backends)', () => {
       assert.ok(events.some((e) => want.test(e)), `no event ${want} in ${events.join(', ')}`);
     }
     const m = out.metrics;
-    assert.ok(m['get_requests']! > 400 && m['post_requests']! > 150, JSON.stringify(m));
+    const get = (k: string) => valueAt(m, k, `metric ${k}`);
+    assert.ok(get('get_requests') > 400 && get('post_requests') > 150, JSON.stringify(m));
     // The cuts were injected and each is a client failure the balancer counted.
-    assert.ok(m['get_cut_by_backend']! + m['post_cut_by_backend']! > 0, JSON.stringify(m));
-    assert.ok(m['failures_counted_by_balancer']! >= m['get_cut_by_backend']! + m['post_cut_by_backend']!, JSON.stringify(m));
+    assert.ok(get('get_cut_by_backend') + get('post_cut_by_backend') > 0, JSON.stringify(m));
+    assert.ok(get('failures_counted_by_balancer') >= get('get_cut_by_backend') + get('post_cut_by_backend'), JSON.stringify(m));
     assert.equal(m['worker_restarts'], 0);
     assert.equal(m['failures_before_body'], 0, JSON.stringify(out.details['balancerErrorsByKind']));
     assert.ok(Number.isFinite(m['fd_slope_per_min']) && Number.isFinite(m['rss_slope_mb_per_min']));
