@@ -161,8 +161,9 @@ export async function checkResponseCase(lb: FuzzBalancer, backend: FuzzBackend, 
   const skipBody = () => head;
   const id = nextCaseId++;
   const bytes = backend.arm(id, c);
-  // What a strict client reading the backend directly would see.
-  const ref = parseResponses(bytes, { skipBody, closed: c.after !== 'keep' });
+  // What a strict client reading the backend directly would see. Only a
+  // clean close (FIN) ends a close-delimited body; a reset cuts it.
+  const ref = parseResponses(bytes, { skipBody, closed: c.after === 'end' });
   const pending = PENDING_RESPONSE_RULES.filter((r) => r.applies(c, ref));
   for (const r of pending) pendingResponseCases.set(r.name, (pendingResponseCases.get(r.name) ?? 0) + 1);
   if (pending.some((r) => r.effect === 'skip')) return;

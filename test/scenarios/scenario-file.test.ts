@@ -43,12 +43,13 @@ const BUNDLED = [
   'connections',
   'conn_rate',
   'conn_storm',
+  'chaos',
 ];
 
 describe('bundled scenario files', () => {
   const all = listScenarios();
 
-  it('are the nine of the guide and the curve, connection-rate and storm scenarios, in order, one kind each', () => {
+  it('are the nine of the guide and the curve, connection-rate, storm and chaos scenarios, in order, one kind each', () => {
     assert.deepEqual(
       all.map((s) => s.name),
       BUNDLED,
