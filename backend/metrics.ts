@@ -41,12 +41,7 @@ export interface BackendMetrics {
  * Creates the registry of one backend. `name` becomes the default label
  * `backend`; `processMetrics` adds prom-client's process metrics.
  */
-export function createBackendMetrics(
-  stats: BackendStats,
-  faults: FaultSettings,
-  name: string,
-  processMetrics: boolean,
-): BackendMetrics {
+export function createBackendMetrics(stats: BackendStats, faults: FaultSettings, name: string, processMetrics: boolean): BackendMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ backend: name });
   const registers = [registry];

@@ -9,15 +9,7 @@ import type { Socket } from 'node:net';
 import { InvalidRunError } from '../common/errors.js';
 import { serveAdmin } from './admin.js';
 import { createCapacityState } from './capacity.js';
-import {
-  NO_FAULTS,
-  applyFaultPatch,
-  checkBackendName,
-  checkPort,
-  parseFaultPatch,
-  type BackendOptions,
-  type FaultSettings,
-} from './options.js';
+import { NO_FAULTS, applyFaultPatch, checkBackendName, checkPort, parseFaultPatch, type BackendOptions, type FaultSettings } from './options.js';
 import { setIdentity, type BackendState } from './state.js';
 import { BackendStats } from './stats.js';
 import { ROUTE_STATS, countTraffic, faultsActive, routeOf, serveTraffic, serveWithFaults } from './traffic.js';
@@ -122,9 +114,13 @@ export function createBackendServer(opts: BackendOptions = {}): BackendServer {
     listening ??= new Promise<number>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(
-          new InvalidRunError(ErrorCode.BACKEND_LISTEN, `backend ${opts.name ?? `on port ${requestedPort}`} cannot listen on ${host}:${requestedPort}: ${err.code ?? err.message}`, {
-            cause: err,
-          }),
+          new InvalidRunError(
+            ErrorCode.BACKEND_LISTEN,
+            `backend ${opts.name ?? `on port ${requestedPort}`} cannot listen on ${host}:${requestedPort}: ${err.code ?? err.message}`,
+            {
+              cause: err,
+            },
+          ),
         );
       };
       server.once('error', onError);

@@ -111,11 +111,7 @@ export function serveWithFaults(state: BackendState, route: number, path: string
   // Draw only for rates that are set, so an injected random sequence maps
   // one value to one decision.
   const outcome =
-    f.errorRate > 0 && state.random() < f.errorRate
-      ? OUTCOME_ERROR
-      : f.closeRate > 0 && state.random() < f.closeRate
-        ? OUTCOME_CLOSE
-        : OUTCOME_SERVE;
+    f.errorRate > 0 && state.random() < f.errorRate ? OUTCOME_ERROR : f.closeRate > 0 && state.random() < f.closeRate ? OUTCOME_CLOSE : OUTCOME_SERVE;
   const finish = (): void => {
     if (outcome === OUTCOME_ERROR) sendInjectedError(state, res);
     else if (outcome === OUTCOME_CLOSE) {
@@ -124,8 +120,7 @@ export function serveWithFaults(state: BackendState, route: number, path: string
         state.stats.cutsByMethod[m] = (state.stats.cutsByMethod[m] ?? 0) + 1;
       }
       cutResponse(state, res);
-    }
-    else serveTraffic(state, route, path, req, res);
+    } else serveTraffic(state, route, path, req, res);
   };
   const afterLatency = (): void => {
     if (f.concurrencyLimit > 0 || f.serviceTimeMs > 0) serveInSlot(state, res, finish);

@@ -78,7 +78,11 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
     const lbMain = new URL('../lb/main.js', import.meta.url).href;
-    const lb = await spawnNode(`import(${JSON.stringify(lbMain)}).then((m) => m.runBalancer({ configPath: ${JSON.stringify(config)} }))`, /listening on/, 'balancer');
+    const lb = await spawnNode(
+      `import(${JSON.stringify(lbMain)}).then((m) => m.runBalancer({ configPath: ${JSON.stringify(config)} }))`,
+      /listening on/,
+      'balancer',
+    );
     const lbPids = processTree(lb.pid!);
 
     const through = `http://127.0.0.1:${LB_PORT}/echo`;
@@ -95,7 +99,9 @@ async function main(): Promise<void> {
     console.log(`/echo, ${CONNECTIONS} connections, ${SECONDS} s each, balancer with ${WORKERS} workers, ${os.availableParallelism()} cores`);
     console.log(row('balancer', viaLb));
     console.log(row('direct', viaDirect));
-    console.log(`ratio balancer/direct: ${(viaLb.requests.average / viaDirect.requests.average).toFixed(2)} (req/s), p99 ${viaLb.latency.p99}/${viaDirect.latency.p99} ms`);
+    console.log(
+      `ratio balancer/direct: ${(viaLb.requests.average / viaDirect.requests.average).toFixed(2)} (req/s), p99 ${viaLb.latency.p99}/${viaDirect.latency.p99} ms`,
+    );
     console.log(`balancer CPU per request: ${((lbCpuMs * 1000) / Math.max(1, viaLb.requests.total)).toFixed(1)} µs`);
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');

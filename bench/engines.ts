@@ -231,9 +231,7 @@ async function main(): Promise<void> {
   }
   const brief = (r?: Row) => (r ? { rate: r.targetRate, cpuPercentPer1k: r.cpuPercentPer1k, cpuUsPerRequest: r.cpuUsPerRequest } : undefined);
   const summary = {
-    highestSustainedRate: Object.fromEntries(
-      Object.entries(best).map(([t, b]) => [t, { delivered: brief(b.delivered), onSchedule: brief(b.onSchedule) }]),
-    ),
+    highestSustainedRate: Object.fromEntries(Object.entries(best).map(([t, b]) => [t, { delivered: brief(b.delivered), onSchedule: brief(b.onSchedule) }])),
   };
   if (values.json) process.stdout.write(JSON.stringify({ durationMs, connections, rows, summary }, null, 2) + '\n');
   else log(`highest sustained rate, one open-loop process: ${JSON.stringify(summary.highestSustainedRate)}`);

@@ -51,7 +51,9 @@ async function main(): Promise<void> {
   for (const r of PENDING_RESPONSE_RULES) console.log(`pending rule ${r.name}: ${pendingResponseCases.get(r.name) ?? 0} case(s) (${r.reason})`);
   const total = reports.reduce((n, r) => n + r.cases, 0);
   const failed = reports.filter((r) => r.failed);
-  console.log(`bench/fuzz: seed ${seed}: ${reports.map((r) => `${r.name} ${r.cases}`).join(', ')} = ${total} cases, ${failed.length ? `FAILED (${failed.map((r) => r.name).join(', ')})` : 'no failure'}`);
+  console.log(
+    `bench/fuzz: seed ${seed}: ${reports.map((r) => `${r.name} ${r.cases}`).join(', ')} = ${total} cases, ${failed.length ? `FAILED (${failed.map((r) => r.name).join(', ')})` : 'no failure'}`,
+  );
   process.exitCode = failed.length ? 1 : 0;
 }
 

@@ -123,7 +123,9 @@ async function measure(mode: 'open' | 'closed'): Promise<{ mode: string; request
 async function main(): Promise<void> {
   const rows = [await measure('closed'), await measure('open')];
   if (values.json) process.stdout.write(`${JSON.stringify({ root: values.root, durationMs, connections, rate, rows })}\n`);
-  else for (const r of rows) process.stdout.write(`${r.mode.padEnd(6)} ${r.requestsPerSecond} req/s  ${r.cpuUsPerRequest} µs CPU/request (${r.requests} requests)\n`);
+  else
+    for (const r of rows)
+      process.stdout.write(`${r.mode.padEnd(6)} ${r.requestsPerSecond} req/s  ${r.cpuUsPerRequest} µs CPU/request (${r.requests} requests)\n`);
 }
 
 main().catch((err) => {

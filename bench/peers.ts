@@ -110,26 +110,56 @@ function parseOptions(argv: string[]): Options {
       return n;
     };
     switch (flag) {
-      case '--repeats': o.repeats = Math.floor(num(1)); break;
-      case '--seconds': o.seconds = num(1); break;
-      case '--targets': targets = value; break;
+      case '--repeats':
+        o.repeats = Math.floor(num(1));
+        break;
+      case '--seconds':
+        o.seconds = num(1);
+        break;
+      case '--targets':
+        targets = value;
+        break;
       case '--measures': {
-        const list = value.split(',').map((s) => s.trim()).filter(Boolean);
-        for (const m of list) if (!(ALL_MEASURES as readonly string[]).includes(m)) usage(`--measures: unknown measure ${JSON.stringify(m)}; expected ${ALL_MEASURES.join(', ')}`);
+        const list = value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        for (const m of list)
+          if (!(ALL_MEASURES as readonly string[]).includes(m)) usage(`--measures: unknown measure ${JSON.stringify(m)}; expected ${ALL_MEASURES.join(', ')}`);
         o.measures = list as Measure[];
         break;
       }
-      case '--node': o.node = value; break;
-      case '--port-base': o.portBase = Math.floor(num(1024)); break;
-      case '--json': o.json = value; break;
-      case '--max-seconds': o.maxSeconds = num(10); break;
-      default: usage(`unknown option ${JSON.stringify(flag)}`);
+      case '--node':
+        o.node = value;
+        break;
+      case '--port-base':
+        o.portBase = Math.floor(num(1024));
+        break;
+      case '--json':
+        o.json = value;
+        break;
+      case '--max-seconds':
+        o.maxSeconds = num(10);
+        break;
+      default:
+        usage(`unknown option ${JSON.stringify(flag)}`);
     }
   }
-  for (const t of targets.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const t of targets
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^lbbench:([\w.-]+)=([^@#]+)(?:@([^#]+))?(?:#([\w]+))?$/.exec(t);
-    if (m) o.targets.push({ name: `lbbench:${m[1]}`, kind: 'lbbench', dir: path.resolve(itemAt(m, 2, 'the directory of an lbbench:NAME=DIR target')), nodeFlags: m[3]?.split(',') ?? [], accept: m[4] });
-    else if (t === 'direct' || t === 'nginx' || t === 'haproxy' || t === 'lbbench') o.targets.push({ name: t, kind: t, dir: t === 'lbbench' ? REPO : undefined });
+    if (m)
+      o.targets.push({
+        name: `lbbench:${m[1]}`,
+        kind: 'lbbench',
+        dir: path.resolve(itemAt(m, 2, 'the directory of an lbbench:NAME=DIR target')),
+        nodeFlags: m[3]?.split(',') ?? [],
+        accept: m[4],
+      });
+    else if (t === 'direct' || t === 'nginx' || t === 'haproxy' || t === 'lbbench')
+      o.targets.push({ name: t, kind: t, dir: t === 'lbbench' ? REPO : undefined });
     else usage(`--targets: unknown target ${JSON.stringify(t)}; expected direct, nginx, haproxy, lbbench or lbbench:LABEL=DIR`);
   }
   if (o.targets.length === 0) usage('--targets: none given');
@@ -365,7 +395,22 @@ function runWrk(args: string[], seconds: number, luaFile: string): Promise<WrkRe
 /** `lbbench load --engine open-loop --rate 2000 -c 100` against `url`: its LoadResult. */
 function runOpenLoop(o: Options, url: string): Promise<{ latency: { p99Us: number }; errors: Record<string, number> }> {
   return new Promise((resolve, reject) => {
-    const args = [path.join(REPO, 'bin/lbbench.js'), 'load', url, '--engine', 'open-loop', '--rate', '2000', '--connections', '100', '--duration', `${o.seconds}s`, '--warmup', '1s', '--json'];
+    const args = [
+      path.join(REPO, 'bin/lbbench.js'),
+      'load',
+      url,
+      '--engine',
+      'open-loop',
+      '--rate',
+      '2000',
+      '--connections',
+      '100',
+      '--duration',
+      `${o.seconds}s`,
+      '--warmup',
+      '1s',
+      '--json',
+    ];
     const child = spawn(o.node, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let out = '';
@@ -403,19 +448,21 @@ async function openIdle(port: number, n: number): Promise<{ sockets: net.Socket[
   const batch = 200;
   for (let i = 0; i < n; i += batch) {
     await Promise.all(
-      Array.from({ length: Math.min(batch, n - i) }, () =>
-        new Promise<void>((resolve) => {
-          const s = net.connect(port, '127.0.0.1');
-          sockets.push(s);
-          s.setTimeout(5_000, () => resolve());
-          s.on('error', () => resolve());
-          s.on('connect', () => s.write('GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
-          s.once('data', () => {
-            served++;
-            s.setTimeout(0);
-            resolve();
-          });
-        }),
+      Array.from(
+        { length: Math.min(batch, n - i) },
+        () =>
+          new Promise<void>((resolve) => {
+            const s = net.connect(port, '127.0.0.1');
+            sockets.push(s);
+            s.setTimeout(5_000, () => resolve());
+            s.on('error', () => resolve());
+            s.on('connect', () => s.write('GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+            s.once('data', () => {
+              served++;
+              s.setTimeout(0);
+              resolve();
+            });
+          }),
       ),
     );
   }
@@ -547,7 +594,11 @@ function renderTable(o: Options, samples: Record<string, Sample>[]): string {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const wantsPeer = (k: Kind) => o.targets.some((t) => t.kind === k);
-  for (const [bin, kind] of [['wrk', 'direct'], ['nginx', 'nginx'], ['haproxy', 'haproxy']] as const) {
+  for (const [bin, kind] of [
+    ['wrk', 'direct'],
+    ['nginx', 'nginx'],
+    ['haproxy', 'haproxy'],
+  ] as const) {
     if ((bin === 'wrk' || wantsPeer(kind as Kind)) && findOnPath(bin) === undefined) usage(`${bin} is not on PATH (apt-get install -y ${bin})`);
   }
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'lbbench-peers-'));
@@ -578,7 +629,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   const deadline = Date.now() + o.maxSeconds * 1000;
-  const backends = p.backends.map((port) => startChild(o.node, [path.join(REPO, 'bin/lbbench.js'), 'backend', '--port', String(port), '--host', '127.0.0.1'], `backend ${port}`));
+  const backends = p.backends.map((port) =>
+    startChild(o.node, [path.join(REPO, 'bin/lbbench.js'), 'backend', '--port', String(port), '--host', '127.0.0.1'], `backend ${port}`),
+  );
   try {
     await Promise.all(p.backends.map((port, i) => waitReady(port, `backend ${port}`, itemAt(backends, i, `the child of backend ${port}`))));
     for (let round = 0; round < o.repeats && !interrupted; round++) {

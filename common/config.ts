@@ -13,14 +13,7 @@ const port = z.number().int().min(0).max(65535);
 const positiveMs = z.number().int().min(1);
 
 /** Names of the balancing algorithms; each is one file in lb/balancers/. */
-export const ALGORITHMS = [
-  'round_robin',
-  'weighted_round_robin',
-  'least_connections',
-  'random',
-  'power_of_two_choices',
-  'consistent_hash',
-] as const;
+export const ALGORITHMS = ['round_robin', 'weighted_round_robin', 'least_connections', 'random', 'power_of_two_choices', 'consistent_hash'] as const;
 export type AlgorithmName = (typeof ALGORITHMS)[number];
 
 const ListenSchema = (defaultPort: number) =>

@@ -4,11 +4,7 @@
  */
 
 /** Every key optional, recursively; arrays are replaced whole, so their items stay DeepPartial. */
-export type DeepPartial<T> = T extends readonly (infer U)[]
-  ? readonly DeepPartial<U>[]
-  : T extends object
-    ? { [K in keyof T]?: DeepPartial<T[K]> }
-    : T;
+export type DeepPartial<T> = T extends readonly (infer U)[] ? readonly DeepPartial<U>[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
 /** Whether `v` is a mapping (a non-null object that is not an array), as parsed YAML and JSON give them. */
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -125,7 +125,10 @@ class ClusterPrimary implements ClusterHandle {
       this.startup = { resolve, reject, listening: 0 };
     });
     for (let i = 0; i < this.workerCount; i++) this.fork();
-    const timer = setTimeout(() => this.failStart(new InvalidRunError(ErrorCode.START_TIMEOUT, `workers did not listen within ${START_TIMEOUT_MS}ms`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => this.failStart(new InvalidRunError(ErrorCode.START_TIMEOUT, `workers did not listen within ${START_TIMEOUT_MS}ms`)),
+      START_TIMEOUT_MS,
+    );
     try {
       await started;
     } catch (err) {
@@ -322,7 +325,14 @@ class ClusterPrimary implements ClusterHandle {
     this.hub = this.newHub(lb, this.generation);
     for (const e of this.entries.values()) {
       if (!e.configured) continue;
-      this.send(e, { t: 'lb:config', generation: this.generation, lb, states: this.hub.states(), listenPort: e.listenPort, reusePort: this.acceptMode === 'reuseport' });
+      this.send(e, {
+        t: 'lb:config',
+        generation: this.generation,
+        lb,
+        states: this.hub.states(),
+        listenPort: e.listenPort,
+        reusePort: this.acceptMode === 'reuseport',
+      });
     }
     this.hub.start();
     logLine(`reloaded ${this.configPath}: ${lb.backends.length} backend(s), ${lb.algorithm}`);
@@ -360,7 +370,6 @@ class ClusterPrimary implements ClusterHandle {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   }
-
 }
 
 /** The primary's node flags minus those that name code to run (`-e`,

@@ -168,7 +168,8 @@ export class UpstreamPool implements ConnectionOwner {
   close(graceMs = POOL_CLOSE_GRACE_MS): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        for (const conn of [...this.all]) conn.abort(new UpstreamError(ErrorCode.POOL_CLOSED, `the backend was removed by a reload; in-flight request cut after ${graceMs}ms`));
+        for (const conn of [...this.all])
+          conn.abort(new UpstreamError(ErrorCode.POOL_CLOSED, `the backend was removed by a reload; in-flight request cut after ${graceMs}ms`));
         this.closeNow?.();
       }, graceMs);
       timer.unref();

@@ -86,7 +86,8 @@ export function abCommand(deps: LongRunningDeps): Command {
         import('../compare/pool.js'),
       ]);
       const repeat = Number(flags.repeat);
-      if (!/^\s*\d+\s*$/.test(flags.repeat) || repeat < 1 || repeat > 50) throw new UsageError(`--repeat: ${JSON.stringify(flags.repeat)} (expected an integer from 1 to 50)`);
+      if (!/^\s*\d+\s*$/.test(flags.repeat) || repeat < 1 || repeat > 50)
+        throw new UsageError(`--repeat: ${JSON.stringify(flags.repeat)} (expected an integer from 1 to 50)`);
       const confidence = parseConfidence(flags.confidence);
       const limit = flags.failOnRegression !== undefined ? parsePercent(flags.failOnRegression, '--fail-on-regression') : undefined;
       const scenarios = (scenarioArgs.length > 0 ? scenarioArgs : DEFAULT_SCENARIOS).map((s) => (/\.ya?ml$/i.test(s) ? path.resolve(s) : s));
@@ -99,14 +100,26 @@ export function abCommand(deps: LongRunningDeps): Command {
         return String(r.stdout).trim();
       };
       await git(['rev-parse', '--show-toplevel'], 'lbbench ab needs a git checkout');
-      const baseSha = await git(['rev-parse', '--verify', '--quiet', `${flags.base}^{commit}`], `--base ${JSON.stringify(flags.base)} is not a known git revision`);
+      const baseSha = await git(
+        ['rev-parse', '--verify', '--quiet', `${flags.base}^{commit}`],
+        `--base ${JSON.stringify(flags.base)} is not a known git revision`,
+      );
       const headSha = await git(['rev-parse', 'HEAD'], 'HEAD');
       const dirty = (await git(['status', '--porcelain', '--untracked-files=no'], 'git status')) !== '';
       const out = (text: string): void => void process.stdout.write(text);
       out(`ab: BASE ${flags.base} = ${baseSha.slice(0, 12)}; HEAD ${headSha.slice(0, 12)}${dirty ? ' + uncommitted changes' : ''} (this checkout, as built)\n`);
 
       const signal = deps.interrupt();
-      const reportsDir = path.resolve(flags.reportsDir ?? path.join('reports', `ab-${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-')}`));
+      const reportsDir = path.resolve(
+        flags.reportsDir ??
+          path.join(
+            'reports',
+            `ab-${new Date()
+              .toISOString()
+              .replace(/\.\d{3}Z$/, 'Z')
+              .replace(/:/g, '-')}`,
+          ),
+      );
       const worktree = mkdtempSync(path.join(os.tmpdir(), 'lbbench-ab-base-'));
       let added = false;
       try {
@@ -133,7 +146,11 @@ export function abCommand(deps: LongRunningDeps): Command {
             out(`ab: round ${i + 1}/${repeat} ${side}: exit ${r.exitCode ?? r.signal} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
             if (r.exitCode === ExitCode.BAD_INPUT || json === undefined) {
               if (signal.aborted) throw new InvalidRunError(ErrorCode.INTERRUPTED, 'ab interrupted');
-              const tail = String(r.stderr ?? '').trim().split('\n').slice(-5).join('\n  ');
+              const tail = String(r.stderr ?? '')
+                .trim()
+                .split('\n')
+                .slice(-5)
+                .join('\n  ');
               throw new UsageError(`the ${side} run failed (exit ${r.exitCode}) and wrote no result${tail ? `:\n  ${tail}` : ''}`);
             }
             runs[side].push(readRunResult(path.join(dir, json)));
@@ -169,13 +186,7 @@ export function abCommand(deps: LongRunningDeps): Command {
 
 /** Installs and builds the base checkout: node_modules linked from here
  * when the lock files match (no network, seconds), else `npm ci`; then tsc. */
-async function buildBase(
-  dir: string,
-  out: (text: string) => void,
-  verbose: boolean,
-  signal: AbortSignal,
-  execa: typeof import('execa').execa,
-): Promise<void> {
+async function buildBase(dir: string, out: (text: string) => void, verbose: boolean, signal: AbortSignal, execa: typeof import('execa').execa): Promise<void> {
   const lock = (root: string): string | undefined => {
     try {
       return readFileSync(path.join(root, 'package-lock.json'), 'utf8');
@@ -191,10 +202,24 @@ async function buildBase(
   } else {
     out('ab: npm ci in the base worktree\n');
     const r = await execa('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, reject: false, cancelSignal: signal, ...io });
-    if (r.exitCode !== 0) throw new UsageError(`npm ci of the base failed (exit ${r.exitCode}): ${String(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}`);
+    if (r.exitCode !== 0)
+      throw new UsageError(
+        `npm ci of the base failed (exit ${r.exitCode}): ${String(r.stderr ?? '')
+          .trim()
+          .split('\n')
+          .slice(-3)
+          .join(' / ')}`,
+      );
   }
   const tsc = path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = await execa(process.execPath, [tsc, '-p', path.join(dir, 'tsconfig.json')], { cwd: dir, reject: false, cancelSignal: signal, ...io });
-  if (r.exitCode !== 0) throw new UsageError(`building the base failed (tsc exit ${r.exitCode}): ${String(r.stdout ?? '').trim().split('\n').slice(0, 5).join(' / ')}`);
+  if (r.exitCode !== 0)
+    throw new UsageError(
+      `building the base failed (tsc exit ${r.exitCode}): ${String(r.stdout ?? '')
+        .trim()
+        .split('\n')
+        .slice(0, 5)
+        .join(' / ')}`,
+    );
   out(`ab: base built in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 }

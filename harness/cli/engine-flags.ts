@@ -42,7 +42,9 @@ export function checkEngineFlags(engine: EngineName, flags: { processes?: number
     throw new UsageError(`--processes: only --engine ${multiProcessEngines()} runs several generator processes (got --engine ${engine})`);
   }
   if (flags.rate !== undefined && caps.rate === 'none') {
-    throw new UsageError(`--rate: --engine ${engine} takes no rate (it sends as fast as responses complete); engines that take one: ${enginesWhere((c) => c.rate !== 'none').join(', ')}`);
+    throw new UsageError(
+      `--rate: --engine ${engine} takes no rate (it sends as fast as responses complete); engines that take one: ${enginesWhere((c) => c.rate !== 'none').join(', ')}`,
+    );
   }
   if (flags.rate === undefined && caps.rate === 'required') {
     throw new UsageError(`--engine ${engine} needs --rate (its target arrival rate, requests/s)`);

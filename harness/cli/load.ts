@@ -145,7 +145,10 @@ export function loadCommand(): Command {
     .option('-H, --header <h>', "request header 'name: value' (repeatable)", collect, [] as string[])
     .option('-b, --body <S>', 'request body, sent with every request')
     .option('--json', 'print the LoadResult as JSON', false)
-    .option('--start-at <epoch-ms>', 'wait until this wall-clock time (ms since 1970) before starting, so generators on several hosts start together (see `lbbench merge`)')
+    .option(
+      '--start-at <epoch-ms>',
+      'wait until this wall-clock time (ms since 1970) before starting, so generators on several hosts start together (see `lbbench merge`)',
+    )
     .addHelpText('after', helpAfter())
     .action(async (urlArg: string, flags: LoadFlags) => {
       const spec = buildSpec(urlArg, flags);
@@ -249,12 +252,7 @@ export function renderLoadTable(r: LoadResult, color = process.stdout.isTTY === 
         (g.eventLoopDelayP99Ms !== undefined ? `, event-loop delay p99 ${formatNumber(g.eventLoopDelayP99Ms)} ms` : '') +
         (g.saturated ? ' (SATURATED)' : ''),
     ],
-    [
-      'late / dropped',
-      r.schedule
-        ? `${r.schedule.late} late (p99 ${ms(r.schedule.latenessP99Us)}), ${r.schedule.dropped} dropped`
-        : 'n/a (closed loop)',
-    ],
+    ['late / dropped', r.schedule ? `${r.schedule.late} late (p99 ${ms(r.schedule.latenessP99Us)}), ${r.schedule.dropped} dropped` : 'n/a (closed loop)'],
   ];
   for (const row of rows) table.push(row);
   return table.toString();

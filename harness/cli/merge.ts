@@ -85,7 +85,9 @@ export function mergeCommand(): Command {
         await mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
         await writeFileAtomic(flags.out, json);
       }
-      process.stdout.write(flags.json ? json : `${renderLoadTable(merged)}\nmerged ${merged.merged.parts} results; windows started ${merged.merged.startSkewMs} ms apart\n`);
+      process.stdout.write(
+        flags.json ? json : `${renderLoadTable(merged)}\nmerged ${merged.merged.parts} results; windows started ${merged.merged.startSkewMs} ms apart\n`,
+      );
       if (merged.merged.urls.length > 1) process.stderr.write(`lbbench merge: warning: the parts loaded different URLs: ${merged.merged.urls.join(', ')}\n`);
       for (const warning of invalidReasons(merged)) {
         process.stderr.write(`lbbench merge: warning: ${warning}\n`);

@@ -67,32 +67,38 @@ export function reportCommand(io: CommandIo = { stdout: process.stdout }): Comma
     .option('--export-dir <dir>', 'where --export writes (default: the directory of FILE)')
     .option('--wide', 'terminal tables with every column, however wide (default: fitted to 80 columns)', false)
     .addHelpText('after', HELP_AFTER)
-    .action(async (file: string, opts: { out?: string; format: 'markdown' | 'terminal' | 'html'; html: boolean; check: boolean; wide: boolean; export: string[]; exportDir?: string }) => {
-      const run = readRunResult(file);
-      if (opts.export.length > 0) {
-        const { writeExports } = await import('../report/export/index.js');
-        const dir = opts.exportDir ?? path.dirname(file);
-        await mkdir(dir, { recursive: true });
-        const written = await writeExports(run, opts.export, path.join(dir, path.basename(file).replace(/\.json$/i, '')));
-        for (const f of written) process.stderr.write(`export: ${f}\n`);
-      }
-      const toFile = opts.out !== undefined;
-      const format = opts.html ? 'html' : opts.format;
-      const text = format === 'html' ? renderHtml(run) : format === 'markdown' ? renderMarkdown(run) : renderTerminal(run, toFile ? false : undefined, opts.wide);
-      if (opts.out !== undefined) {
-        await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
-        await writeFileAtomic(opts.out, text);
-        io.stdout.write(renderSummaryTerminal(runSummary(run), { wide: opts.wide }));
-        io.stdout.write(`status: ${statusLine(run)}\nwrote ${opts.out}\n`);
-      } else {
-        // The CLI exits right after the verb: a large report (the HTML) to a
-        // pipe must be flushed first or its tail is lost.
-        await new Promise<void>((resolve) => {
-          if (io.stdout.write(text, resolve) !== false) resolve();
-        });
-      }
-      if (opts.check) requestExitCode(storedExitCode(run));
-    });
+    .action(
+      async (
+        file: string,
+        opts: { out?: string; format: 'markdown' | 'terminal' | 'html'; html: boolean; check: boolean; wide: boolean; export: string[]; exportDir?: string },
+      ) => {
+        const run = readRunResult(file);
+        if (opts.export.length > 0) {
+          const { writeExports } = await import('../report/export/index.js');
+          const dir = opts.exportDir ?? path.dirname(file);
+          await mkdir(dir, { recursive: true });
+          const written = await writeExports(run, opts.export, path.join(dir, path.basename(file).replace(/\.json$/i, '')));
+          for (const f of written) process.stderr.write(`export: ${f}\n`);
+        }
+        const toFile = opts.out !== undefined;
+        const format = opts.html ? 'html' : opts.format;
+        const text =
+          format === 'html' ? renderHtml(run) : format === 'markdown' ? renderMarkdown(run) : renderTerminal(run, toFile ? false : undefined, opts.wide);
+        if (opts.out !== undefined) {
+          await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
+          await writeFileAtomic(opts.out, text);
+          io.stdout.write(renderSummaryTerminal(runSummary(run), { wide: opts.wide }));
+          io.stdout.write(`status: ${statusLine(run)}\nwrote ${opts.out}\n`);
+        } else {
+          // The CLI exits right after the verb: a large report (the HTML) to a
+          // pipe must be flushed first or its tail is lost.
+          await new Promise<void>((resolve) => {
+            if (io.stdout.write(text, resolve) !== false) resolve();
+          });
+        }
+        if (opts.check) requestExitCode(storedExitCode(run));
+      },
+    );
 }
 
 function renderTerminal(run: RunResult, color: boolean | undefined, wide: boolean): string {

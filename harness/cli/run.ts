@@ -89,7 +89,11 @@ export function runCommand(deps: LongRunningDeps): Command {
     .option('--quick', 'quick settings: at most ~20 s of load per scenario', false)
     .option('-p, --profile <name>', 'threshold profile from the config, e.g. `ci`')
     .option('--attach', 'use services that are already running at the configured URLs', false)
-    .option('-t, --targets <list>', 'balancers to run each scenario against, in turn: lbbench, nginx, haproxy or a name under targets: in the config (see `lbbench targets`)', 'lbbench')
+    .option(
+      '-t, --targets <list>',
+      'balancers to run each scenario against, in turn: lbbench, nginx, haproxy or a name under targets: in the config (see `lbbench targets`)',
+      'lbbench',
+    )
     .addOption(engineOption('run every load with this engine'))
     .option('--reports-dir <dir>', 'where reports are written (default: harness.reportsDir of the config)')
     .option('--scenarios-dir <dir>', 'where scenario names are looked up (default: the bundled scenarios/)')
@@ -111,13 +115,14 @@ export function runCommand(deps: LongRunningDeps): Command {
     .action(async (names: string[], flags: RunFlags) => {
       const stdout = deps.stdout ?? process.stdout;
       const stderr = deps.stderr ?? process.stderr;
-      const [{ resolveConfigFile, describeConfigChoice }, { loadConfig }, { runBenchmark }, { planScenarios, selectScenarios }, { listScenarios }] = await Promise.all([
-        import('./config-path.js'),
-        import('../../common/config.js'),
-        import('../run/run-loop.js'),
-        import('../plan/plan.js'),
-        import('../plan/scenario-file.js'),
-      ]);
+      const [{ resolveConfigFile, describeConfigChoice }, { loadConfig }, { runBenchmark }, { planScenarios, selectScenarios }, { listScenarios }] =
+        await Promise.all([
+          import('./config-path.js'),
+          import('../../common/config.js'),
+          import('../run/run-loop.js'),
+          import('../plan/plan.js'),
+          import('../plan/scenario-file.js'),
+        ]);
       // Everything that can be wrong with the input is found before a
       // process starts: config, scenario files, thresholds, engine.
       const choice = resolveConfigFile(flags.config);
@@ -137,7 +142,8 @@ export function runCommand(deps: LongRunningDeps): Command {
       await planScenarios(runOpts);
       const { resolveTargets } = await import('../services/targets/index.js');
       const explicitTargets = flags.targets !== undefined && flags.targets !== 'lbbench';
-      if (flags.attach && explicitTargets) throw new UsageError('--attach and --targets exclude each other: --attach runs against what is already running at the configured addresses');
+      if (flags.attach && explicitTargets)
+        throw new UsageError('--attach and --targets exclude each other: --attach runs against what is already running at the configured addresses');
       // A target whose program is missing is bad usage: exit 2 before anything starts.
       const targets = flags.attach ? [] : await resolveTargets(flags.targets ?? 'lbbench', config);
       stderr.write(`${describeConfigChoice(choice)}\n`);

@@ -37,15 +37,12 @@ export function serveCommand(deps: LongRunningDeps): Command {
   return new Command('serve')
     .description('start the test backends and the balancer in the foreground; Ctrl-C stops all')
     .option('-c, --config <file>', CONFIG_OPTION_HELP)
-    .option('-q, --quiet', 'do not stream the services\' stdout (stderr is always shown)', false)
+    .option('-q, --quiet', "do not stream the services' stdout (stderr is always shown)", false)
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: { config?: string; quiet: boolean }) => {
       const stdout = deps.stdout ?? process.stdout;
       const stderr = deps.stderr ?? process.stderr;
-      const [{ resolveConfigFile, describeConfigChoice }, { loadConfig }] = await Promise.all([
-        import('./config-path.js'),
-        import('../../common/config.js'),
-      ]);
+      const [{ resolveConfigFile, describeConfigChoice }, { loadConfig }] = await Promise.all([import('./config-path.js'), import('../../common/config.js')]);
       const choice = resolveConfigFile(opts.config);
       const config = loadConfig(choice.file);
       stderr.write(`${describeConfigChoice(choice)}\n`);
@@ -76,9 +73,7 @@ export function serveCommand(deps: LongRunningDeps): Command {
           }
         });
         stdout.write(
-          `${renderServiceTable(services.list())}\n` +
-            `balancer: ${services.lbUrl}\nmetrics:  ${services.metricsUrl}\n` +
-            `ready; press Ctrl-C to stop\n`,
+          `${renderServiceTable(services.list())}\n` + `balancer: ${services.lbUrl}\nmetrics:  ${services.metricsUrl}\n` + `ready; press Ctrl-C to stop\n`,
         );
       });
 

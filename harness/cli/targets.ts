@@ -64,8 +64,14 @@ export function targetsCommand(io: TargetsIo = { stdout: process.stdout }): Comm
         return;
       }
       const w = (k: (r: TargetRow) => string): number => Math.max(...rows.map((r) => k(r).length));
-      const nameW = Math.max(4, w((r) => r.name));
-      const kindW = Math.max(4, w((r) => r.kind));
+      const nameW = Math.max(
+        4,
+        w((r) => r.name),
+      );
+      const kindW = Math.max(
+        4,
+        w((r) => r.kind),
+      );
       const lines = [`${'NAME'.padEnd(nameW)}  ${'KIND'.padEnd(kindW)}  AVAILABLE  VERSION`];
       for (const r of rows) {
         const detail = r.available ? (r.version ?? '-') : `- ${r.reason}`;

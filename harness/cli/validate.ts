@@ -106,13 +106,16 @@ export function validateCommand(io: ValidateIo = { stdout: process.stdout }): Co
         }
       });
       // The scenarios a config's thresholds may name: the bundled ones and those given.
-      const known = [...bundledScenarioFiles().flatMap((file) => {
-        try {
-          return [loadScenarioFile(file)];
-        } catch {
-          return [];
-        }
-      }), ...scenarios];
+      const known = [
+        ...bundledScenarioFiles().flatMap((file) => {
+          try {
+            return [loadScenarioFile(file)];
+          } catch {
+            return [];
+          }
+        }),
+        ...scenarios,
+      ];
       for (const { file, config: c } of configs) {
         const problems = configThresholdIssues(c, known);
         if (problems.length > 0) issues.push(...problems);

@@ -79,8 +79,7 @@ export interface Comparison {
   exitCode: ExitCodeValue;
 }
 
-export const COMPARE_METHOD =
-  'Mann-Whitney U: Hodges-Lehmann shift of log(value) over the repeats, exact distribution-free interval';
+export const COMPARE_METHOD = 'Mann-Whitney U: Hodges-Lehmann shift of log(value) over the repeats, exact distribution-free interval';
 
 function ref(run: RunResult): RunRef {
   return {
@@ -105,7 +104,15 @@ export function metricSamples(s: ScenarioResult, metric: string): number[] {
 
 function matcher(patterns: readonly string[] | undefined): (metric: string) => boolean {
   if (!patterns || patterns.length === 0) return () => true;
-  const res = patterns.map((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  const res = patterns.map(
+    (p) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      ),
+  );
   return (metric) => res.some((r) => r.test(metric));
 }
 

@@ -52,9 +52,13 @@ export function comparisonHeadline(c: Comparison): string {
   const limit = c.failOnRegressionPct !== undefined ? ` past the ${formatNumber(c.failOnRegressionPct)}% limit` : '';
   const parts: string[] = [];
   if (c.failOnRegressionPct !== undefined) {
-    parts.push(past.length > 0 ? `FAIL: ${past.length} significant regression${past.length > 1 ? 's' : ''}${limit}` : `PASS: no significant regression${limit}`);
+    parts.push(
+      past.length > 0 ? `FAIL: ${past.length} significant regression${past.length > 1 ? 's' : ''}${limit}` : `PASS: no significant regression${limit}`,
+    );
   }
-  parts.push(`${regressions.length} slower/worse, ${improved.length} faster/better, ${c.metrics.length - regressions.length - improved.length} unchanged or inconclusive`);
+  parts.push(
+    `${regressions.length} slower/worse, ${improved.length} faster/better, ${c.metrics.length - regressions.length - improved.length} unchanged or inconclusive`,
+  );
   if (c.exitCode === 3) parts.unshift('INVALID: a compared scenario was not ok');
   return parts.join('; ');
 }
@@ -82,7 +86,9 @@ export function renderComparisonMarkdown(c: Comparison): string {
   if (changed.length > 0) out.push(renderTableMarkdown(comparisonTable(c, changed, true)));
   else out.push('_No metric changed significantly._');
   if (rest.length > 0) {
-    out.push(`<details><summary>${rest.length} metric(s) without a significant change</summary>\n\n${renderTableMarkdown(comparisonTable(c, rest, true))}\n\n</details>`);
+    out.push(
+      `<details><summary>${rest.length} metric(s) without a significant change</summary>\n\n${renderTableMarkdown(comparisonTable(c, rest, true))}\n\n</details>`,
+    );
   }
   if (c.warnings.length > 0) out.push(c.warnings.map((w) => `- ${w}`).join('\n'));
   return `${out.join('\n\n')}\n`;

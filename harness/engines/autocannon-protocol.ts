@@ -52,4 +52,3 @@ export function classifyError(err: unknown): string {
   if (err instanceof Error && /timed out/.test(err.message)) return 'timeout';
   return 'other';
 }
-

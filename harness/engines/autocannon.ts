@@ -79,11 +79,7 @@ export function createAutocannonEngine(options: AutocannonEngineOptions = {}): L
   };
 }
 
-async function runAutocannon(
-  input: LoadSpec,
-  opts: { cpuLimitPercent: number; connectTimeoutMs: number },
-  signal?: AbortSignal,
-): Promise<LoadResult> {
+async function runAutocannon(input: LoadSpec, opts: { cpuLimitPercent: number; connectTimeoutMs: number }, signal?: AbortSignal): Promise<LoadResult> {
   const spec = resolveLoadSpec('autocannon', AUTOCANNON_CAPABILITIES, input);
   throwIfAborted(signal);
   // autocannon's overallRate is split into whole requests/s per connection,

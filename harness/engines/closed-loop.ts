@@ -17,8 +17,10 @@ import { createGeneratorEngine, generatorCapabilities, type GeneratorOptions } f
 import { DEFAULT_GENERATOR_CPU_LIMIT_PERCENT } from './spec.js';
 
 /** Tuning of the closed-loop engine. Every field is optional. */
-export interface ClosedLoopOptions
-  extends Pick<GeneratorOptions, 'transport' | 'connectConcurrency' | 'maxConnectionsPerProcess' | 'startLeadMs' | 'onProcessReports'> {
+export interface ClosedLoopOptions extends Pick<
+  GeneratorOptions,
+  'transport' | 'connectConcurrency' | 'maxConnectionsPerProcess' | 'startLeadMs' | 'onProcessReports'
+> {
   /** A generator process above this CPU over the window is flagged
    * `generator.saturated`, % of one core. Default
    * DEFAULT_GENERATOR_CPU_LIMIT_PERCENT (80; config

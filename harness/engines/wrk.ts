@@ -250,9 +250,7 @@ async function runWrk(input: LoadSpec, options: WrkEngineOptions, signal?: Abort
     if (warmupS > 0) await runToEnd(binary, args(warmupS), (warmupS + timeoutS + 30) * 1000, signal);
 
     const startedAtMs = Date.now();
-    const run = runToEnd(binary, args(durationS), (durationS + timeoutS + 30) * 1000, signal, (pid) =>
-      watchWrk(pid, connections, connectTimeoutMs),
-    );
+    const run = runToEnd(binary, args(durationS), (durationS + timeoutS + 30) * 1000, signal, (pid) => watchWrk(pid, connections, connectTimeoutMs));
     const { stdout, stderr, watch } = await run;
     const report = parseWrkOutput(stdout);
     if (!report) {

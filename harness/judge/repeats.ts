@@ -114,7 +114,9 @@ export function foldAttempts(
   }
 
   const judged =
-    status === 'interrupted' ? { verdicts: [], invalidReasons: [] } : judgeScenario(scenario.name, { metrics, unavailable, findings, ...(stats ? { stats } : {}) }, thresholds);
+    status === 'interrupted'
+      ? { verdicts: [], invalidReasons: [] }
+      : judgeScenario(scenario.name, { metrics, unavailable, findings, ...(stats ? { stats } : {}) }, thresholds);
   // A runner that threw has measured nothing; its error says why already.
   if (status !== 'error') for (const r of judged.invalidReasons) if (!invalidReasons.includes(r)) invalidReasons.push(r);
   const finalStatus = status === 'ok' && invalidReasons.length > 0 ? 'invalid' : status;

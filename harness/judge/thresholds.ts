@@ -29,9 +29,7 @@ export function resolveThresholds(
   if (profile !== undefined) {
     if (!Object.hasOwn(config.profiles, profile)) {
       const known = Object.keys(config.profiles);
-      throw new UsageError(
-        `unknown threshold profile "${profile}"; known profiles: ${known.length ? known.join(', ') : '(none defined in config)'}`,
-      );
+      throw new UsageError(`unknown threshold profile "${profile}"; known profiles: ${known.length ? known.join(', ') : '(none defined in config)'}`);
     }
     merged = mergeByName(merged, valueAt(config.profiles, profile, `profile ${profile}`)[scenarioName] ?? []);
   }

@@ -93,7 +93,12 @@ export async function requireEngine(name: string, config: LbbenchConfig): Promis
  */
 export function selectScenarios(names: readonly string[], dir?: string): LoadedScenario[] {
   const isFile = (n: string): boolean => /\.ya?ml$/i.test(n);
-  const byName = names.some((n) => !isFile(n)) ? resolveScenarios(names.filter((n) => !isFile(n)), dir) : [];
+  const byName = names.some((n) => !isFile(n))
+    ? resolveScenarios(
+        names.filter((n) => !isFile(n)),
+        dir,
+      )
+    : [];
   const out: LoadedScenario[] = [];
   for (const n of names) {
     if (isFile(n)) out.push(loadScenarioFile(n));

@@ -168,7 +168,9 @@ export function loadScenarioFile(file: string): LoadedScenario {
 export function listScenarios(dir: string = SCENARIOS_DIR): LoadedScenario[] {
   let entries: string[];
   try {
-    entries = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    entries = readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
   } catch (err) {
     throw new InputError([{ file: dir, path: '', message: `cannot read the scenarios directory: ${(err as Error).message}` }], { cause: err });
   }

@@ -105,7 +105,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(itemAt(prev, j, 'prev[j]') + 1, itemAt(cur, j - 1, 'cur[j - 1]') + 1, itemAt(prev, j - 1, 'prev[j - 1]') + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur[j] = Math.min(
+        itemAt(prev, j, 'prev[j]') + 1,
+        itemAt(cur, j - 1, 'cur[j - 1]') + 1,
+        itemAt(prev, j - 1, 'prev[j - 1]') + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     prev = cur;
   }

@@ -108,17 +108,31 @@ export function scenarioComparison(results: readonly ScenarioResult[]): ReportTa
     const cells = values.map((v, i) => {
       const na = itemAt(results, i, 'results[i]').unavailable?.[figure];
       // The reason is in the target's notes and the verdict; the cell stays narrow.
-      if (v === undefined) return na !== undefined ? 'N/A' : itemAt(results, i, 'results[i]').status === 'ok' ? '—' : itemAt(results, i, 'results[i]').status.toUpperCase();
+      if (v === undefined)
+        return na !== undefined ? 'N/A' : itemAt(results, i, 'results[i]').status === 'ok' ? '—' : itemAt(results, i, 'results[i]').status.toUpperCase();
       return `${formatNumber(v)}${ratioText(v, best, dir)}`;
     });
     rows.push([figure, direct === undefined ? '—' : formatNumber(direct), ...cells]);
   };
   for (const f of figures) {
     const direct = median(results.map((r) => r.metrics[`direct_${f}`]).filter((v): v is number => v !== undefined));
-    addRow(f, results.map((r) => r.metrics[f]), direct);
+    addRow(
+      f,
+      results.map((r) => r.metrics[f]),
+      direct,
+    );
   }
-  if (cpu.some((c) => c !== undefined)) addRow(CPU_PER_REQUEST_FIGURE, cpu.map((c) => (c === undefined ? undefined : Math.round(c * 10) / 10)), undefined);
-  rows.push(['status', '', ...results.map((r) => (r.status === 'ok' ? (r.verdicts.some((v) => v.verdict === 'FAIL') ? 'FAIL' : 'ok') : r.status.toUpperCase()))]);
+  if (cpu.some((c) => c !== undefined))
+    addRow(
+      CPU_PER_REQUEST_FIGURE,
+      cpu.map((c) => (c === undefined ? undefined : Math.round(c * 10) / 10)),
+      undefined,
+    );
+  rows.push([
+    'status',
+    '',
+    ...results.map((r) => (r.status === 'ok' ? (r.verdicts.some((v) => v.verdict === 'FAIL') ? 'FAIL' : 'ok') : r.status.toUpperCase())),
+  ]);
   return {
     title: `Comparison: ${name} (value (xratio to the best target); direct = straight to one backend)`,
     columns: ['FIGURE', 'direct', ...targets],
@@ -152,7 +166,14 @@ export function targetSummaryMatrix(scenarios: readonly ScenarioResult[], target
     return [
       threshold?.name ?? label,
       threshold?.target ?? '—',
-      ...targetNames.map((t) => cell(scenarios.filter((s) => targetOf(s) === t).flatMap((s) => s.verdicts).find(matches))),
+      ...targetNames.map((t) =>
+        cell(
+          scenarios
+            .filter((s) => targetOf(s) === t)
+            .flatMap((s) => s.verdicts)
+            .find(matches),
+        ),
+      ),
     ];
   });
   return { title: "Verdicts by target (the guide's five targets first)", columns: ['TARGET METRIC', 'threshold', ...targetNames], rows };

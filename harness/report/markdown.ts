@@ -12,7 +12,10 @@ import { overallStatus, runSummary, scenarioStatus } from './summary.js';
 
 /** Escapes a table cell: `|` (also inside code spans, as GFM requires), backslashes before it, and line breaks. */
 export function escapeCell(text: string): string {
-  return text.replace(/\\(?=\|)/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+  return text
+    .replace(/\\(?=\|)/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, '<br>');
 }
 
 /** A code span that survives backticks in `text`. */
@@ -106,7 +109,11 @@ export function renderMarkdown(run: RunResult): string {
   const comparisons = run.comparisons ?? buildComparisons(run);
   if (comparisons.length > 0) {
     out.push('## Targets');
-    out.push((run.targets ?? []).map((t) => `- ${code(t.name)} (${t.kind}${t.version ? `, ${escapeInline(t.version)}` : ''})${t.notes.map((n) => `\n  - ${escapeInline(n)}`).join('')}`).join('\n'));
+    out.push(
+      (run.targets ?? [])
+        .map((t) => `- ${code(t.name)} (${t.kind}${t.version ? `, ${escapeInline(t.version)}` : ''})${t.notes.map((n) => `\n  - ${escapeInline(n)}`).join('')}`)
+        .join('\n'),
+    );
     for (const t of comparisons) out.push(renderTableMarkdown(t));
   }
 
@@ -118,7 +125,9 @@ export function renderMarkdown(run: RunResult): string {
     // One set of charts per scenario name: they draw every target and repeat.
     if (!charted.has(s.name)) {
       charted.add(s.name);
-      const charts = scenarioCharts(run, s.name).map(renderMermaidChart).filter((c): c is string => c !== undefined);
+      const charts = scenarioCharts(run, s.name)
+        .map(renderMermaidChart)
+        .filter((c): c is string => c !== undefined);
       if (charts.length > 0) out.push(`**Charts**\n\n${charts.join('\n\n')}`);
     }
   }
@@ -148,7 +157,12 @@ function renderScenarioSection(s: ScenarioResult, withTarget: boolean): string {
   }
   const settings = Object.entries(s.settings);
   if (settings.length > 0) {
-    out.push(`**Settings**\n\n${mdTable(['setting', 'value'], settings.map(([k, v]) => [k, code(typeof v === 'string' ? v : JSON.stringify(v) ?? String(v))]))}`);
+    out.push(
+      `**Settings**\n\n${mdTable(
+        ['setting', 'value'],
+        settings.map(([k, v]) => [k, code(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)))]),
+      )}`,
+    );
   }
   if (s.loads.length > 0) out.push(renderTableMarkdown(loadsTable(s.loads)));
   for (const t of s.tables) out.push(renderTableMarkdown(t));

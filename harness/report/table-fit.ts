@@ -61,7 +61,10 @@ export function cutCell(text: string, max: number): string {
 }
 
 function cutColumns(t: TextTable, widths: readonly number[]): TextTable {
-  return { columns: t.columns.map((c, i) => cutCell(c, itemAt(widths, i, 'widths[i]'))), rows: t.rows.map((r) => r.map((c, i) => cutCell(c, widths[i] ?? c.length))) };
+  return {
+    columns: t.columns.map((c, i) => cutCell(c, itemAt(widths, i, 'widths[i]'))),
+    rows: t.rows.map((r) => r.map((c, i) => cutCell(c, widths[i] ?? c.length))),
+  };
 }
 
 /** Words of `text` in lines of at most `width` columns (a longer word gets a line of its own). */
@@ -98,7 +101,10 @@ export function fitTable(t: TextTable, opts: FitOptions = {}): TextTable[] {
   }
   if (boxedWidth(shrunk) <= width) return [cutColumns(t, shrunk)];
 
-  const cut = cutColumns(t, natural.map((w) => Math.min(w, maxCell)));
+  const cut = cutColumns(
+    t,
+    natural.map((w) => Math.min(w, maxCell)),
+  );
   const widths = columnWidths(cut);
   if (boxedWidth(widths) <= width || widths.length <= 2) return [cut];
 

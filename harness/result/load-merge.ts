@@ -61,7 +61,8 @@ export function mergeLoadResults(parts: readonly LoadResult[]): MergedLoadResult
   if (parts.length === 0) throw new UsageError('merge: give at least one load result');
   const first = itemAt(parts, 0, 'parts[0]');
   const models = new Set(parts.map((p) => p.loadModel));
-  if (models.size > 1) throw new UsageError(`merge: the results mix load models (${[...models].join(', ')}); merge open-loop with open-loop, closed with closed`);
+  if (models.size > 1)
+    throw new UsageError(`merge: the results mix load models (${[...models].join(', ')}); merge open-loop with open-loop, closed with closed`);
   const intervals = new Set(parts.map((p) => p.seriesIntervalMs));
   if (intervals.size > 1) throw new UsageError(`merge: the results have different series intervals (${[...intervals].join(', ')} ms)`);
   const histogram = mergeEncodedHistograms(parts.map((p) => p.histogram));
@@ -75,7 +76,8 @@ export function mergeLoadResults(parts: readonly LoadResult[]): MergedLoadResult
   const urls = [...new Set(parts.map((p) => p.spec.url))];
   return {
     engine: first.engine,
-    engineVersion: [...new Set(parts.map((p) => `${p.engine} ${p.engineVersion}`))].length === 1 ? first.engineVersion : parts.map((p) => p.engineVersion).join(', '),
+    engineVersion:
+      [...new Set(parts.map((p) => `${p.engine} ${p.engineVersion}`))].length === 1 ? first.engineVersion : parts.map((p) => p.engineVersion).join(', '),
     loadModel: first.loadModel,
     latencyResolutionUs: Math.max(...parts.map((p) => p.latencyResolutionUs)),
     spec: {

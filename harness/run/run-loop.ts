@@ -91,7 +91,10 @@ export interface RunOutcome {
 
 /** Run id from the start time: `2026-11-26T14-30-05Z-quick`. */
 export function makeRunId(startedAtMs: number, quick: boolean): string {
-  const iso = new Date(startedAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+  const iso = new Date(startedAtMs)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-');
   return `${iso}-${quick ? 'quick' : 'full'}`;
 }
 

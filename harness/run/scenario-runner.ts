@@ -85,12 +85,24 @@ export async function runScenario(
       if ((i > 0 || j > 0) && opts.signal.aborted) break;
       const label = `${list.length > 1 ? ` on ${target.name}` : ''}${repeats > 1 ? ` (repeat ${i + 1}/${repeats})` : ''}`;
       const switched = await useTarget(services, target, opts.out);
-      summaries.set(target.name, { ...services.targetSummary(), name: target.name, kind: target.kind, ...(switched.version ? { version: switched.version } : {}) });
+      summaries.set(target.name, {
+        ...services.targetSummary(),
+        name: target.name,
+        kind: target.kind,
+        ...(switched.version ? { version: switched.version } : {}),
+      });
       const now = (opts.now ?? Date.now)();
       attempts.get(target)!.push(
         switched.ok
           ? await runAttempt(p, services, opts, label)
-          : { status: 'invalid', lines: [], loads: [], invalidReasons: [`target ${target.name} did not start: ${switched.reason}`], startedAtMs: now, durationMs: 0 },
+          : {
+              status: 'invalid',
+              lines: [],
+              loads: [],
+              invalidReasons: [`target ${target.name} did not start: ${switched.reason}`],
+              startedAtMs: now,
+              durationMs: 0,
+            },
       );
     }
   }

@@ -45,7 +45,10 @@ function gitHead(): Promise<string | undefined> {
   return new Promise((resolve) => {
     execFile('git', ['rev-parse', '--show-toplevel', 'HEAD'], { cwd: PACKAGE_ROOT, timeout: GIT_TIMEOUT_MS }, (err, stdout) => {
       if (err) return resolve(undefined);
-      const [top, sha] = String(stdout).trim().split('\n').map((l) => l.trim());
+      const [top, sha] = String(stdout)
+        .trim()
+        .split('\n')
+        .map((l) => l.trim());
       const sameRoot = top !== undefined && safeRealpath(top) === safeRealpath(PACKAGE_ROOT);
       resolve(sameRoot && sha !== undefined && /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined);
     });

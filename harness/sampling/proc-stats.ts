@@ -67,7 +67,10 @@ export function processTree(pid: number): number[] {
 export class CpuMeter {
   private lastCpuMs: number;
   private lastAtMs: number;
-  constructor(readonly pid: number, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    readonly pid: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.lastCpuMs = readProcStat(pid)?.cpuMs ?? 0;
     this.lastAtMs = now();
   }

@@ -79,7 +79,13 @@ export function distributionDeviation(counts: readonly number[], expected: reado
   if (counts.length !== expected.length) throw new RangeError(`${counts.length} counts for ${expected.length} expected shares`);
   const total = counts.reduce((a, b) => a + b, 0);
   const shares = counts.map((c) => (total > 0 ? c / total : 0));
-  const deviationsPct = shares.map((s, i) => (itemAt(expected, i, 'expected[i]') > 0 ? (Math.abs(s - itemAt(expected, i, 'expected[i]')) / itemAt(expected, i, 'expected[i]')) * 100 : s > 0 ? Infinity : 0));
+  const deviationsPct = shares.map((s, i) =>
+    itemAt(expected, i, 'expected[i]') > 0
+      ? (Math.abs(s - itemAt(expected, i, 'expected[i]')) / itemAt(expected, i, 'expected[i]')) * 100
+      : s > 0
+        ? Infinity
+        : 0,
+  );
   return { shares, deviationsPct, maxDeviationPct: deviationsPct.reduce((a, b) => Math.max(a, b), 0) };
 }
 
@@ -242,12 +248,7 @@ export interface TimelineRow {
  * Lays `events` on the buckets of a series. An event before the window goes
  * to the first bucket, one after it to the last.
  */
-export function buildTimeline(
-  series: readonly SeriesBucket[],
-  startedAtMs: number,
-  intervalMs: number,
-  events: readonly TimelineEvent[],
-): TimelineRow[] {
+export function buildTimeline(series: readonly SeriesBucket[], startedAtMs: number, intervalMs: number, events: readonly TimelineEvent[]): TimelineRow[] {
   const rows: TimelineRow[] = series.map((b) => ({ tMs: b.tMs, requests: b.requests, errors: b.errors, p99Us: b.p99Us, events: [] }));
   if (rows.length === 0) return rows;
   for (const e of [...events].sort((a, b) => a.atMs - b.atMs)) {
@@ -283,13 +284,7 @@ export function compactTimeline(rows: readonly TimelineRow[], context = 3): (Tim
 }
 
 /** Errors in the buckets that overlap [fromMs, toMs] (ms since epoch). */
-export function errorsBetween(
-  series: readonly SeriesBucket[],
-  startedAtMs: number,
-  intervalMs: number,
-  fromMs: number,
-  toMs: number,
-): number {
+export function errorsBetween(series: readonly SeriesBucket[], startedAtMs: number, intervalMs: number, fromMs: number, toMs: number): number {
   let n = 0;
   for (const b of series) {
     const start = startedAtMs + b.tMs;

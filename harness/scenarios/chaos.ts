@@ -111,7 +111,12 @@ async function backendStats(url: string): Promise<BackendStatsView | undefined> 
 }
 
 async function setFaults(url: string, faults: Record<string, number | boolean>): Promise<void> {
-  const res = await fetch(`${url}/control`, { method: 'POST', body: JSON.stringify(faults), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${url}/control`, {
+    method: 'POST',
+    body: JSON.stringify(faults),
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(5000),
+  });
   if (!res.ok) throw new InvalidRunError(ErrorCode.FAULT_CONTROL, `POST ${url}/control ${JSON.stringify(faults)} answered ${res.status}`);
   await res.arrayBuffer();
 }
@@ -233,11 +238,19 @@ async function runChaos(ctx: ScenarioContext, s: ChaosSettings): Promise<Scenari
   const resourceTimer = setInterval(sampleResources, s.sampleIntervalMs);
   resourceTimer.unref();
 
-  ctx.log(`Chaos: GET ${s.getRate} req/s + POST ${s.postRate} req/s (${s.postBodyBytes} B) open loop for ${Math.round(s.durationMs / 1000)} s, churn ${s.churnPerSecond} conn/s`);
+  ctx.log(
+    `Chaos: GET ${s.getRate} req/s + POST ${s.postRate} req/s (${s.postBodyBytes} B) open loop for ${Math.round(s.durationMs / 1000)} s, churn ${s.churnPerSecond} conn/s`,
+  );
   let firstBucket: () => void = () => undefined;
   const started = new Promise<void>((r) => (firstBucket = r));
   const common = { durationMs: s.durationMs, warmupMs: 0, seriesIntervalMs: s.sampleIntervalMs, timeoutMs: s.requestTimeoutMs };
-  const getLoad = ctx.load('chaos GET', 'open-loop', { ...common, url: lbUrl(ctx, s.path), connections: s.getConnections, rate: s.getRate, onBucket: () => firstBucket() });
+  const getLoad = ctx.load('chaos GET', 'open-loop', {
+    ...common,
+    url: lbUrl(ctx, s.path),
+    connections: s.getConnections,
+    rate: s.getRate,
+    onBucket: () => firstBucket(),
+  });
   const postLoad = ctx.load('chaos POST', 'open-loop', {
     ...common,
     url: lbUrl(ctx, s.path),
@@ -254,7 +267,13 @@ async function runChaos(ctx: ScenarioContext, s: ChaosSettings): Promise<Scenari
   const faulted = new Set<number>();
   let churned = 0;
   try {
-    await Promise.race([started, getLoad.then(() => undefined, () => undefined)]);
+    await Promise.race([
+      started,
+      getLoad.then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]);
     if (settled) throw new InvalidRunError(ErrorCode.LOAD_ENDED, 'the GET load ended before its measured window started');
     const windowStartMs = Date.now() - s.sampleIntervalMs;
     for (const step of schedule(s)) {
@@ -414,21 +433,38 @@ function timelineTable(rows: ChaosRow[], s: ChaosSettings): ReportTable {
     rows: compact.map((c) => {
       if (c === 'gap') return ['...', '', '', '', '', '', '', '', ''];
       const r = byT.get(c.tMs)!;
-      return [(r.tMs / 1000).toFixed(1), r.getRequests, r.getErrors, r.postRequests, r.postErrors, r.getRequests ? formatUsAsMs(r.p99Us) : '-', r.fds, r.rssMb, r.events.join('; ')];
+      return [
+        (r.tMs / 1000).toFixed(1),
+        r.getRequests,
+        r.getErrors,
+        r.postRequests,
+        r.postErrors,
+        r.getRequests ? formatUsAsMs(r.p99Us) : '-',
+        r.fds,
+        r.rssMb,
+        r.events.join('; '),
+      ];
     }),
   };
 }
 
 function failuresTable(get: LoadResult, post: LoadResult, lbErrors: Record<string, number>): ReportTable {
   const kinds = (r: LoadResult) =>
-    [...Object.entries(r.errors).filter(([k]) => k !== 'non2xx'), ...Object.entries(r.statusCounts).filter(([c]) => Number(c) >= 400)].map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+    [...Object.entries(r.errors).filter(([k]) => k !== 'non2xx'), ...Object.entries(r.statusCounts).filter(([c]) => Number(c) >= 400)]
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ') || 'none';
   return {
     title: 'Failures by kind (client side: transport errors and statuses; 500 is the backend’s injected error, forwarded)',
     columns: ['SOURCE', 'BY KIND'],
     rows: [
       ['GET (client)', `${kinds(get)}; sends dropped (no free connection): ${get.schedule?.dropped ?? 0}`],
       ['POST (client)', `${kinds(post)}; sends dropped: ${post.schedule?.dropped ?? 0}`],
-      ['balancer lb_errors_total', Object.entries(lbErrors).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'],
+      [
+        'balancer lb_errors_total',
+        Object.entries(lbErrors)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ') || 'none',
+      ],
     ],
   };
 }

@@ -88,7 +88,9 @@ async function runConnRate(ctx: ScenarioContext, s: ConnRateSettings): Promise<S
       // Warm-up and the drain open connections too, so more is fine; far
       // fewer than one per measured request means they were reused.
       if (opened < 0.9 * direct.requests) {
-        invalidReasons.push(`direct: ${opened} connections accepted by ${base.name} for ${direct.requests} requests; the engine reused connections, so this is not a connection rate`);
+        invalidReasons.push(
+          `direct: ${opened} connections accepted by ${base.name} for ${direct.requests} requests; the engine reused connections, so this is not a connection rate`,
+        );
       }
     }
     ctx.log(line('direct', direct));
@@ -104,7 +106,9 @@ async function runConnRate(ctx: ScenarioContext, s: ConnRateSettings): Promise<S
     metrics['direct_conn_rate_cps'] = Math.round(direct.achievedRate);
     if (direct.achievedRate > 0) metrics['conn_rate_ratio'] = round(lb.achievedRate / direct.achievedRate);
   }
-  const rows = [lb, direct].flatMap((r, i) => (r ? [[i === 0 ? 'lb' : 'direct', formatRate(r.achievedRate), formatUsAsMs(r.latency.p50Us), formatUsAsMs(r.latency.p99Us), errorCount(r)]] : []));
+  const rows = [lb, direct].flatMap((r, i) =>
+    r ? [[i === 0 ? 'lb' : 'direct', formatRate(r.achievedRate), formatUsAsMs(r.latency.p50Us), formatUsAsMs(r.latency.p99Us), errorCount(r)]] : [],
+  );
   return {
     metrics,
     tables: [

@@ -76,7 +76,9 @@ async function stormUnderLoad(ctx: ScenarioContext, s: ConnStormSettings, label:
 }
 
 async function runConnStorm(ctx: ScenarioContext, s: ConnStormSettings): Promise<ScenarioOutcome> {
-  ctx.log(`Steady load ${s.backgroundRate} req/s over ${s.backgroundConnections} connections; after ${s.settleMs / 1000}s, ${s.stormConnections} fresh connections at once, one request each (timeout ${s.timeoutMs / 1000}s)`);
+  ctx.log(
+    `Steady load ${s.backgroundRate} req/s over ${s.backgroundConnections} connections; after ${s.settleMs / 1000}s, ${s.stormConnections} fresh connections at once, one request each (timeout ${s.timeoutMs / 1000}s)`,
+  );
   const runs = [await stormUnderLoad(ctx, s, 'lb', lbUrl(ctx, s.path))];
   if (s.direct) runs.push(await stormUnderLoad(ctx, s, 'direct', directUrl(ctx, s.path)));
   const invalidReasons: string[] = [];
@@ -120,7 +122,18 @@ async function runConnStorm(ctx: ScenarioContext, s: ConnStormSettings): Promise
       },
     ],
     invalidReasons,
-    details: Object.fromEntries(runs.map((r) => [r.label, { served: r.storm.served, timeouts: r.storm.timeouts, errors: r.storm.errors, allServedUs: r.storm.allServedUs, servedUs: r.storm.servedUs.map(Math.round) }])),
+    details: Object.fromEntries(
+      runs.map((r) => [
+        r.label,
+        {
+          served: r.storm.served,
+          timeouts: r.storm.timeouts,
+          errors: r.storm.errors,
+          allServedUs: r.storm.allServedUs,
+          servedUs: r.storm.servedUs.map(Math.round),
+        },
+      ]),
+    ),
   };
 }
 

@@ -11,7 +11,17 @@ import { MetricName } from '../../common/metric-names.js';
 import { counterDelta } from '../sampling/sampler.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { formatUsAsMs, round, usToMs } from './analysis.js';
-import { checkLoad, connectionsSetting, durationSetting, lbUrl, maxErrorRateSetting, pathSetting, rateSetting, type ScenarioKind, warmupSetting } from './shared.js';
+import {
+  checkLoad,
+  connectionsSetting,
+  durationSetting,
+  lbUrl,
+  maxErrorRateSetting,
+  pathSetting,
+  rateSetting,
+  type ScenarioKind,
+  warmupSetting,
+} from './shared.js';
 
 export const connectionPoolingSettings = z.strictObject({
   /** Client connections. Default 100. */
@@ -54,7 +64,12 @@ export function reuseFigures(requests: number, connects: number): { reuseRatio: 
   };
 }
 
-async function measure(ctx: ScenarioContext, s: z.output<typeof connectionPoolingSettings>, keepAlive: boolean, reasons: string[]): Promise<PoolingMeasurement> {
+async function measure(
+  ctx: ScenarioContext,
+  s: z.output<typeof connectionPoolingSettings>,
+  keepAlive: boolean,
+  reasons: string[],
+): Promise<PoolingMeasurement> {
   const label = keepAlive ? 'lb keep-alive' : 'lb no keep-alive';
   const before = await ctx.scrape();
   const result = await ctx.load(label, 'open-loop', {

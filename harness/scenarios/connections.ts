@@ -113,7 +113,15 @@ async function runConnections(ctx: ScenarioContext, s: ConnectionsSettings): Pro
           ctx,
           `lb ${level} connections`,
           'open-loop',
-          { url: lbUrl(ctx, s.path), connections: level, rate: s.rate, durationMs: s.durationMs, processes: Math.min(s.processes, level), sourceAddresses: sources, timeoutMs: s.timeoutMs },
+          {
+            url: lbUrl(ctx, s.path),
+            connections: level,
+            rate: s.rate,
+            durationMs: s.durationMs,
+            processes: Math.min(s.processes, level),
+            sourceAddresses: sources,
+            timeoutMs: s.timeoutMs,
+          },
           s.sampleIntervalMs,
         );
       } finally {
@@ -202,7 +210,17 @@ async function runConnections(ctx: ScenarioContext, s: ConnectionsSettings): Pro
       lbWorkers: s.lbWorkers,
       bounds,
       highestLevelServed: best?.level ?? null,
-      levels: held.map(({ level, established, served, reasons, peak: p, rampMs, p99Us, errors, errorRate }) => ({ level, established, served, reasons, peak: p, rampMs, p99Us, errors, errorRate })),
+      levels: held.map(({ level, established, served, reasons, peak: p, rampMs, p99Us, errors, errorRate }) => ({
+        level,
+        established,
+        served,
+        reasons,
+        peak: p,
+        rampMs,
+        p99Us,
+        errors,
+        errorRate,
+      })),
       errorsByLevel,
     },
   };

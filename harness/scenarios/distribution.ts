@@ -130,7 +130,9 @@ async function runDistribution(ctx: ScenarioContext, s: DistributionSettings): P
       invalidReasons.push(...checkLoad(`lb ${algorithm}`, load, { maxErrorRate: s.maxErrorRate, requireUnsaturatedGenerator: false }));
 
       const lbCounts = names.map((backend) => counterDelta(before, after, MetricName.requests, { backend }));
-      const backendCounts = names.map((_, i) => backendFamilyCount(itemAt(statsAfter, i, 'statsAfter[i]'), s.path) - backendFamilyCount(itemAt(statsBefore, i, 'statsBefore[i]'), s.path));
+      const backendCounts = names.map(
+        (_, i) => backendFamilyCount(itemAt(statsAfter, i, 'statsAfter[i]'), s.path) - backendFamilyCount(itemAt(statsBefore, i, 'statsBefore[i]'), s.path),
+      );
       const d = summarize(algorithm, names, weights, lbCounts, backendCounts, s.agreementTolerancePct);
       results.push(d);
       metrics[`deviation_pct_${algorithm}`] = round(d.maxDeviationPct);

@@ -12,15 +12,7 @@ import { MetricName } from '../../common/metric-names.js';
 import type { LoadResult } from '../engines/engine.js';
 import { sumSamples } from '../sampling/prom-text.js';
 import type { PromSnapshot, ReportTable, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
-import {
-  buildTimeline,
-  compactTimeline,
-  errorCount,
-  errorsBetween,
-  formatUsAsMs,
-  type TimelineEvent,
-  type TimelineRow,
-} from './analysis.js';
+import { buildTimeline, compactTimeline, errorCount, errorsBetween, formatUsAsMs, type TimelineEvent, type TimelineRow } from './analysis.js';
 import { checkLoad, connectionsSetting, durationSetting, lbUrl, pathSetting, rateSetting, sleep, type ScenarioKind } from './shared.js';
 import { ErrorCode } from '../../common/error-codes.js';
 import { itemAt } from '../../common/checked.js';
@@ -94,7 +86,13 @@ async function pollUntil(
 /** Resolves at the engine's first series bucket (the measured window is on),
  * or when the load settles first. */
 function windowStarted(load: Promise<LoadResult>, firstBucket: Promise<void>): Promise<void> {
-  return Promise.race([firstBucket, load.then(() => undefined, () => undefined)]);
+  return Promise.race([
+    firstBucket,
+    load.then(
+      () => undefined,
+      () => undefined,
+    ),
+  ]);
 }
 
 async function runFailover(ctx: ScenarioContext, s: FailoverSettings): Promise<ScenarioOutcome> {
@@ -104,7 +102,12 @@ async function runFailover(ctx: ScenarioContext, s: FailoverSettings): Promise<S
     return { metrics: {}, tables: [], invalidReasons: ['failover needs at least 2 backends in lb.backends'], details: {} };
   }
   if (!ctx.services.backends.has(victim)) {
-    return { metrics: {}, tables: [], invalidReasons: [`failover victim "${victim}" is not a running backend (${[...ctx.services.backends.keys()].join(', ')})`], details: {} };
+    return {
+      metrics: {},
+      tables: [],
+      invalidReasons: [`failover victim "${victim}" is not a running backend (${[...ctx.services.backends.keys()].join(', ')})`],
+      details: {},
+    };
   }
 
   const points: HealthPoint[] = [];

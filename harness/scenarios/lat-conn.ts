@@ -102,7 +102,9 @@ async function runLatConn(ctx: ScenarioContext, s: LatConnSettings): Promise<Sce
   const fractions = s.capacityDurationMs > 0 ? [...new Set(s.capacityFractions)].sort((a, b) => a - b) : [];
   const judgeAt: 'fixed' | number = s.judgeAt !== 'fixed' && fractions.includes(s.judgeAt) ? s.judgeAt : 'fixed';
   if (s.judgeAt !== 'fixed' && judgeAt === 'fixed') {
-    ctx.log(`judgeAt ${s.judgeAt}: no such capacity run (capacityFractions ${JSON.stringify(s.capacityFractions)}, capacity ${s.capacityDurationMs} ms); judging the fixed-rate run`);
+    ctx.log(
+      `judgeAt ${s.judgeAt}: no such capacity run (capacityFractions ${JSON.stringify(s.capacityFractions)}, capacity ${s.capacityDurationMs} ms); judging the fixed-rate run`,
+    );
   }
   ctx.log(
     `Per level: open loop at ${s.rate} req/s, ${s.durationMs / 1000}s; capacity closed loop (${s.capacityEngine}) ${s.capacityDurationMs / 1000}s` +
@@ -186,7 +188,15 @@ function pct(f: number): string {
 }
 
 function levelRun(at: 'fixed' | number, offeredRps: number, r: LoadResult, maxConnections: number): LevelRun {
-  return { at, offeredRps, achievedRps: r.achievedRate, p50Us: r.latency.p50Us, p99Us: r.latency.p99Us, maxConnections, errors: errorCount(r) + (r.schedule?.dropped ?? 0) };
+  return {
+    at,
+    offeredRps,
+    achievedRps: r.achievedRate,
+    p50Us: r.latency.p50Us,
+    p99Us: r.latency.p99Us,
+    maxConnections,
+    errors: errorCount(r) + (r.schedule?.dropped ?? 0),
+  };
 }
 
 function addLevelMetrics(metrics: Record<string, number>, l: LevelResult): void {
@@ -242,7 +252,16 @@ function runTable(levels: readonly LevelResult[]): ReportTable {
     title: 'Latency vs connections: every open-loop run',
     columns: ['CONN', 'MEASURED_AT', 'ACHIEVED(req/s)', 'P50(ms)', 'P99(ms)', 'MAX_CONN', 'ERRORS', 'JUDGED'],
     rows: levels.flatMap((l) =>
-      l.runs.map((r) => [l.connections, runLabel(r.at, r.offeredRps), formatRate(r.achievedRps), formatUsAsMs(r.p50Us), formatUsAsMs(r.p99Us), r.maxConnections, r.errors, r.at === l.judgedAt ? 'yes' : '-']),
+      l.runs.map((r) => [
+        l.connections,
+        runLabel(r.at, r.offeredRps),
+        formatRate(r.achievedRps),
+        formatUsAsMs(r.p50Us),
+        formatUsAsMs(r.p99Us),
+        r.maxConnections,
+        r.errors,
+        r.at === l.judgedAt ? 'yes' : '-',
+      ]),
     ),
   };
 }

@@ -151,7 +151,9 @@ async function sweep(
   // it meaningless; a saturated generator makes it a lower bound (said).
   invalidReasons.push(...checkLoad(`${label} capacity`, cap, { maxErrorRate: s.maxErrorRate, requireUnsaturatedGenerator: false, connections: s.connections }));
   const capacityRps = Math.round(cap.achievedRate);
-  ctx.log(`${label}: capacity ${formatRate(capacityRps)} req/s at ${s.connections} connections${cap.generator.saturated ? ' (generator saturated: a lower bound)' : ''}`);
+  ctx.log(
+    `${label}: capacity ${formatRate(capacityRps)} req/s at ${s.connections} connections${cap.generator.saturated ? ' (generator saturated: a lower bound)' : ''}`,
+  );
   const out: Sweep = { curve: { label, capacityRps, kneeRps: null, points: [] }, errorRates: [], saturated: [] };
   if (capacityRps <= 0) return out;
   const rates = out.errorRates;
@@ -204,7 +206,16 @@ function curveTable(x: Sweep, kneeP99TargetMs: number): ReportTable {
       if (curve.kneeRps !== null && p.achievedRps === curve.kneeRps) notes.push('knee');
       if (x.saturated.includes(p.fraction)) notes.push('generator saturated');
       if (x.stoppedAfter?.fraction === p.fraction) notes.push(`stop: ${x.stoppedAfter.reason}`);
-      return [Math.round(p.fraction * 100), formatRate(p.offeredRps), formatRate(p.achievedRps), p.p50Ms.toFixed(2), p.p99Ms.toFixed(2), p.p999Ms.toFixed(2), p.errors, notes.join('; ') || '-'];
+      return [
+        Math.round(p.fraction * 100),
+        formatRate(p.offeredRps),
+        formatRate(p.achievedRps),
+        p.p50Ms.toFixed(2),
+        p.p99Ms.toFixed(2),
+        p.p999Ms.toFixed(2),
+        p.errors,
+        notes.join('; ') || '-',
+      ];
     }),
   };
 }

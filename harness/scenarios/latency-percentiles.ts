@@ -9,7 +9,18 @@ import type { LatencySummary, LoadResult } from '../engines/engine.js';
 import { decodeHistogram, percentileSpectrum } from '../result/histogram.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { formatUsAsMs, round, usToMs } from './analysis.js';
-import { checkLoad, connectionsSetting, directUrl, durationSetting, lbUrl, maxErrorRateSetting, pathSetting, rateSetting, type ScenarioKind, warmupSetting } from './shared.js';
+import {
+  checkLoad,
+  connectionsSetting,
+  directUrl,
+  durationSetting,
+  lbUrl,
+  maxErrorRateSetting,
+  pathSetting,
+  rateSetting,
+  type ScenarioKind,
+  warmupSetting,
+} from './shared.js';
 
 export const latencyPercentilesSettings = z.strictObject({
   /** Open-loop rate, requests/s. Default 2000. */

@@ -94,7 +94,9 @@ async function runMemoryProfile(ctx: ScenarioContext, s: MemoryProfileSettings):
           durationMs: level.durationMs,
         });
         if (level.phase === 'soak') soakStartMs = result.startedAtMs;
-        invalidReasons.push(...checkLoad(`lb ${level.phase}`, result, { maxErrorRate: s.maxErrorRate, connections: level.connections, requireUnsaturatedGenerator: false }));
+        invalidReasons.push(
+          ...checkLoad(`lb ${level.phase}`, result, { maxErrorRate: s.maxErrorRate, connections: level.connections, requireUnsaturatedGenerator: false }),
+        );
       } finally {
         peak = peakGauge(await session.stop(), MetricName.activeConnections);
       }
@@ -130,7 +132,10 @@ async function runMemoryProfile(ctx: ScenarioContext, s: MemoryProfileSettings):
 
   // Judged as N/A with this reason, not INVALID: a short soak is a choice of settings.
   const unavailable: Record<string, string> = {};
-  const slope = rssSlopeMbPerMin(samples.filter((x) => x.phase === 'soak'), soakStartMs + s.slopeWarmupMs);
+  const slope = rssSlopeMbPerMin(
+    samples.filter((x) => x.phase === 'soak'),
+    soakStartMs + s.slopeWarmupMs,
+  );
   const slopeWindowMs = s.soakDurationMs - s.slopeWarmupMs;
   if (slope !== undefined && slopeWindowMs >= s.minSlopeWindowMs) {
     metrics['rss_slope_mb_per_min'] = round(slope, 2);
@@ -193,5 +198,14 @@ function mb(bytes: number): number {
 export const memoryProfileKind: ScenarioKind<MemoryProfileSettings> = {
   settingsSchema: memoryProfileSettings,
   run: runMemoryProfile,
-  metrics: ['rss_idle_mb', 'rss_mb_c{n}', 'rss_per_connection_kb_c{n}', 'rss_per_connection_kb', 'rss_peak_mb', 'rss_after_mb', 'rss_slope_mb_per_min', 'rss_slope_short_mb_per_min'],
+  metrics: [
+    'rss_idle_mb',
+    'rss_mb_c{n}',
+    'rss_per_connection_kb_c{n}',
+    'rss_per_connection_kb',
+    'rss_peak_mb',
+    'rss_after_mb',
+    'rss_slope_mb_per_min',
+    'rss_slope_short_mb_per_min',
+  ],
 };

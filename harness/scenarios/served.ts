@@ -31,7 +31,11 @@ export interface ServedLevel {
 }
 
 /** Judges one held level from its load result. */
-export function judgeServedLevel(level: number, r: Pick<LoadResult, 'connectionsEstablished' | 'latency' | 'errors' | 'requests' | 'schedule'>, b: ServedBounds): ServedLevel {
+export function judgeServedLevel(
+  level: number,
+  r: Pick<LoadResult, 'connectionsEstablished' | 'latency' | 'errors' | 'requests' | 'schedule'>,
+  b: ServedBounds,
+): ServedLevel {
   const reasons: string[] = [];
   const needed = Math.ceil(level * (1 - b.connectionsTolerance));
   if (r.connectionsEstablished < needed) reasons.push(`only ${r.connectionsEstablished} of ${level} connections established at window start`);
@@ -41,7 +45,9 @@ export function judgeServedLevel(level: number, r: Pick<LoadResult, 'connections
   if (r.latency.count === 0) reasons.push('no request was answered');
   else if (r.latency.p99Us / 1000 > b.maxP99Ms) reasons.push(`p99 ${formatUsAsMs(r.latency.p99Us)} ms > ${b.maxP99Ms} ms`);
   if (rate > b.maxErrorRate) {
-    reasons.push(`${errors} errors${dropped ? ` (${dropped} sends dropped)` : ''} = ${(rate * 100).toFixed(2)}% > ${(b.maxErrorRate * 100).toFixed(2)}% allowed`);
+    reasons.push(
+      `${errors} errors${dropped ? ` (${dropped} sends dropped)` : ''} = ${(rate * 100).toFixed(2)}% > ${(b.maxErrorRate * 100).toFixed(2)}% allowed`,
+    );
   }
   return { level, established: r.connectionsEstablished, served: reasons.length === 0, reasons, errorRate: rate, errors };
 }

@@ -122,7 +122,10 @@ export class RssRecorder {
   phase = 'idle';
   private readonly samples: PhasedRssSample[] = [];
   private readonly timer: NodeJS.Timeout;
-  constructor(private readonly ctx: ScenarioContext, intervalMs: number) {
+  constructor(
+    private readonly ctx: ScenarioContext,
+    intervalMs: number,
+  ) {
     this.take();
     this.timer = setInterval(() => this.take(), intervalMs);
     this.timer.unref();
@@ -169,7 +172,9 @@ export function checkLoad(label: string, result: LoadResult, check: LoadCheck): 
   if (check.maxErrorRate !== undefined) {
     const rate = errorRate(result);
     if (rate > check.maxErrorRate) {
-      reasons.push(`${label}: ${errorCount(result)} errors (${(rate * 100).toFixed(2)}% of requests) exceed the allowance of ${(check.maxErrorRate * 100).toFixed(2)}%: ${JSON.stringify(result.errors)}`);
+      reasons.push(
+        `${label}: ${errorCount(result)} errors (${(rate * 100).toFixed(2)}% of requests) exceed the allowance of ${(check.maxErrorRate * 100).toFixed(2)}%: ${JSON.stringify(result.errors)}`,
+      );
     }
   }
   if (check.connections !== undefined) {

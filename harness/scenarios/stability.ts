@@ -67,15 +67,21 @@ async function runStability(ctx: ScenarioContext, s: StabilitySettings): Promise
   ctx.log(`${s.connections} connections for ${Math.round(s.durationMs / 1000)}s, ${how}`);
   try {
     rec.phase = 'load';
-    run = await loadWithPeakConnections(ctx, 'lb steady', engine, {
-      url: lbUrl(ctx, s.path),
-      connections: s.connections,
-      ...(s.rate !== null ? { rate: s.rate } : {}),
-      ...(engine === 'wrk' ? { threads: s.wrkThreads } : {}),
-      durationMs: s.durationMs,
-      warmupMs: s.warmupMs,
-      seriesIntervalMs: s.intervalMs,
-    }, 1000);
+    run = await loadWithPeakConnections(
+      ctx,
+      'lb steady',
+      engine,
+      {
+        url: lbUrl(ctx, s.path),
+        connections: s.connections,
+        ...(s.rate !== null ? { rate: s.rate } : {}),
+        ...(engine === 'wrk' ? { threads: s.wrkThreads } : {}),
+        durationMs: s.durationMs,
+        warmupMs: s.warmupMs,
+        seriesIntervalMs: s.intervalMs,
+      },
+      1000,
+    );
   } finally {
     samples = rec.stop();
   }
@@ -99,8 +105,12 @@ async function runStability(ctx: ScenarioContext, s: StabilitySettings): Promise
   };
   if (slope !== undefined) metrics['rss_slope_mb_per_min'] = round(slope, 2);
   if (drift !== undefined) metrics['p99_drift_ratio'] = round(drift);
-  ctx.log(`${r.requests} requests (${Math.round(r.achievedRate)} req/s), ${errorCount(r)} errors (rate ${(rate * 100).toFixed(3)}%), p99 ${formatUsAsMs(r.latency.p99Us)} ms over ${Math.round(r.durationMs / 1000)}s`);
-  ctx.log(`p99 drift (last third / first third): ${drift === undefined ? '-' : drift.toFixed(2)}; RSS slope: ${slope === undefined ? '-' : `${slope.toFixed(2)} MB/min`}; worker restarts: ${restarts}`);
+  ctx.log(
+    `${r.requests} requests (${Math.round(r.achievedRate)} req/s), ${errorCount(r)} errors (rate ${(rate * 100).toFixed(3)}%), p99 ${formatUsAsMs(r.latency.p99Us)} ms over ${Math.round(r.durationMs / 1000)}s`,
+  );
+  ctx.log(
+    `p99 drift (last third / first third): ${drift === undefined ? '-' : drift.toFixed(2)}; RSS slope: ${slope === undefined ? '-' : `${slope.toFixed(2)} MB/min`}; worker restarts: ${restarts}`,
+  );
 
   // RSS at the end of each interval (the last sample taken before it ended).
   const rssAt = (endMs: number): string => {
@@ -131,5 +141,15 @@ async function runStability(ctx: ScenarioContext, s: StabilitySettings): Promise
 export const stabilityKind: ScenarioKind<StabilitySettings> = {
   settingsSchema: stabilitySettings,
   run: runStability,
-  metrics: ['error_rate', 'errors_total', 'requests_total', 'p99_ms', 'worker_restarts', 'active_connections_peak', 'rss_slope_mb_per_min', 'p99_drift_ratio', 'requests_per_second'],
+  metrics: [
+    'error_rate',
+    'errors_total',
+    'requests_total',
+    'p99_ms',
+    'worker_restarts',
+    'active_connections_peak',
+    'rss_slope_mb_per_min',
+    'p99_drift_ratio',
+    'requests_per_second',
+  ],
 };

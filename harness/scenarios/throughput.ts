@@ -102,7 +102,9 @@ async function runThroughput(ctx: ScenarioContext, s: ThroughputSettings): Promi
     ctx.log(`Direct throughput: ${directGbps.toFixed(2)} GB/s (ratio ${directGbps > 0 ? (gbps / directGbps).toFixed(2) : '-'})`);
     if (direct.generator.saturated) {
       // Not INVALID: the balancer's own figure stands; only the ratio is off.
-      ctx.log(`Note: the generator was saturated direct (${Math.round(direct.generator.maxProcessCpuPercent)}% of a core): the direct figure is the generator's, so the ratio overstates the balancer`);
+      ctx.log(
+        `Note: the generator was saturated direct (${Math.round(direct.generator.maxProcessCpuPercent)}% of a core): the direct figure is the generator's, so the ratio overstates the balancer`,
+      );
     }
   }
   const saturation = generatorBoundReason(lb, direct);

@@ -227,7 +227,15 @@ class Orchestrator {
     void child.exited.then(async (e) => {
       if (child.expectedExit || this.stopping) return;
       await child.settleOutput();
-      const exit: ServiceExit = { name, role, pid: child.pid, exitCode: e.exitCode, signal: e.signal, atMs: Date.now(), stderrTail: child.stderrTail.toArray() };
+      const exit: ServiceExit = {
+        name,
+        role,
+        pid: child.pid,
+        exitCode: e.exitCode,
+        signal: e.signal,
+        atMs: Date.now(),
+        stderrTail: child.stderrTail.toArray(),
+      };
       this.exits.push(exit);
       for (const l of this.exitListeners) {
         try {
@@ -395,9 +403,7 @@ class Orchestrator {
         const lbUrl = self.target.url(self.currentLb);
         const [primary, ...workers] = self.target.pids();
         if (primary !== undefined) out.push({ name: LB_SERVICE_NAME, role: 'lb', pid: primary, url: lbUrl });
-        workers
-          .sort((a, b) => a - b)
-          .forEach((pid, i) => out.push({ name: `${LB_SERVICE_NAME}-worker-${i + 1}`, role: 'lb', pid, url: lbUrl }));
+        workers.sort((a, b) => a - b).forEach((pid, i) => out.push({ name: `${LB_SERVICE_NAME}-worker-${i + 1}`, role: 'lb', pid, url: lbUrl }));
         for (const s of self.backendSlots) {
           const pid = s.child?.alive ? s.child.pid : self.attachedBackendPids.get(s.name);
           if (pid !== undefined && (s.child || readProcStat(pid))) out.push({ name: s.name, role: 'backend', pid, url: self.backendUrls.get(s.name)! });

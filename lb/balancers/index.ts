@@ -33,9 +33,13 @@ export const BALANCERS: Readonly<Record<AlgorithmName, BalancerFactory>> = Objec
 export function createBalancer(name: AlgorithmName, backends: readonly BalancerBackend[], options: BalancerOptions = {}): Balancer {
   const factory = Object.hasOwn(BALANCERS, name) ? BALANCERS[name] : undefined;
   if (factory === undefined) {
-    throw new LbbenchError(ErrorCode.UNKNOWN_ALGORITHM, `unknown balancing algorithm ${JSON.stringify(name)}; expected one of ${Object.keys(BALANCERS).join(', ')}`, {
-      exitCode: ExitCode.BAD_INPUT,
-    });
+    throw new LbbenchError(
+      ErrorCode.UNKNOWN_ALGORITHM,
+      `unknown balancing algorithm ${JSON.stringify(name)}; expected one of ${Object.keys(BALANCERS).join(', ')}`,
+      {
+        exitCode: ExitCode.BAD_INPUT,
+      },
+    );
   }
   for (const b of backends) {
     if (!Number.isInteger(b.weight) || b.weight < 1) {

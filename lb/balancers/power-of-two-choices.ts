@@ -23,12 +23,9 @@ export class PowerOfTwoChoicesBalancer implements Balancer {
     const second = drawWeighted(this.table, eligible, this.random(), first);
     if (second === -1) return ids[first]!;
     const inFlight = ctx.inFlight;
-    return lessLoaded(inFlight[ids[second]!]!, weights[second]!, inFlight[ids[first]!]!, weights[first]!)
-      ? ids[second]!
-      : ids[first]!;
+    return lessLoaded(inFlight[ids[second]!]!, weights[second]!, inFlight[ids[first]!]!, weights[first]!) ? ids[second]! : ids[first]!;
   }
 }
 
 /** Factory for the registry. */
-export const createPowerOfTwoChoices: BalancerFactory = (backends, options) =>
-  new PowerOfTwoChoicesBalancer(backends, options);
+export const createPowerOfTwoChoices: BalancerFactory = (backends, options) => new PowerOfTwoChoicesBalancer(backends, options);

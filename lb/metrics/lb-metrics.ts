@@ -193,9 +193,7 @@ export class LbMetrics {
   private buildMetrics(): ViewMetric[] {
     const current = () => this.source.backendNames();
     return [
-      new ViewMetric(MetricName.activeConnections, 'Open client connections, summed over workers.', 'gauge', () => [
-        { value: this.view.activeConnections },
-      ]),
+      new ViewMetric(MetricName.activeConnections, 'Open client connections, summed over workers.', 'gauge', () => [{ value: this.view.activeConnections }]),
       new ViewMetric(MetricName.backendHealth, 'Backend health: 1 healthy, 0 not.', 'gauge', () => {
         const up = this.source.health();
         return current().map((name, i) => ({ value: up[i] ? 1 : 0, labels: { backend: name } }));

@@ -8,9 +8,7 @@ import { ErrorKind, type ErrorKindValue } from '../../common/metric-names.js';
 import { RETRY_REASONS } from '../error-status.js';
 
 /** Upper bounds of `lb_request_duration_seconds` buckets, seconds (+Inf implied). */
-export const DURATION_BUCKETS_S: readonly number[] = Object.freeze([
-  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-]);
+export const DURATION_BUCKETS_S: readonly number[] = Object.freeze([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
 /** Every `kind` of `lb_errors_total`, in index order. */
 export const ERROR_KINDS: readonly ErrorKindValue[] = Object.freeze(Object.values(ErrorKind));

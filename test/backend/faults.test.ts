@@ -134,7 +134,10 @@ describe('backend faults', () => {
     await new Promise((r) => setTimeout(r, 50));
     await within(server.close(), 30_000, 'close() with a hung request in flight');
     const err = await pending;
-    assert.ok(err instanceof Error && !/client timeout/.test(err.message), `the hung request was cut by close(): ${err instanceof Error ? err.message : 'it answered'}`);
+    assert.ok(
+      err instanceof Error && !/client timeout/.test(err.message),
+      `the hung request was cut by close(): ${err instanceof Error ? err.message : 'it answered'}`,
+    );
   });
 
   it('unhealthy turns /health into 503 and nothing else', async (t) => {
@@ -152,12 +155,23 @@ describe('backend faults', () => {
     const { server, port } = await start(t);
     await request(port, '/control', { method: 'POST', body: '{"latencyMs": 5}' });
     const both = await request(port, '/control', { method: 'POST', body: '{"errorRate": 0.25, "closeRate": 0.5}' });
-    assert.deepEqual(JSON.parse(both.body), { latencyMs: 5, errorRate: 0.25, unhealthy: false, hang: false, closeRate: 0.5, concurrencyLimit: 0, serviceTimeMs: 0 });
+    assert.deepEqual(JSON.parse(both.body), {
+      latencyMs: 5,
+      errorRate: 0.25,
+      unhealthy: false,
+      hang: false,
+      closeRate: 0.5,
+      concurrencyLimit: 0,
+      serviceTimeMs: 0,
+    });
     assert.equal(server.faults.errorRate, 0.25);
     server.setFaults({ errorRate: 0, closeRate: 0 });
     await request(port, '/echo');
     const keep = await request(port, '/control/reset', { method: 'POST' });
-    assert.deepEqual(JSON.parse(keep.body), { faults: { latencyMs: 0, errorRate: 0, unhealthy: false, hang: false, closeRate: 0, concurrencyLimit: 0, serviceTimeMs: 0 }, statsReset: false });
+    assert.deepEqual(JSON.parse(keep.body), {
+      faults: { latencyMs: 0, errorRate: 0, unhealthy: false, hang: false, closeRate: 0, concurrencyLimit: 0, serviceTimeMs: 0 },
+      statsReset: false,
+    });
     assert.equal(server.stats.byFamily.echo, 1);
     const wipe = await request(port, '/control/reset', { method: 'POST', body: '{"stats": true}' });
     assert.equal((JSON.parse(wipe.body) as { statsReset: unknown }).statsReset, true);

@@ -84,16 +84,13 @@ describe('backend streaming (separate process)', () => {
     const before = peakRssBytes(child.pid!);
     const piece = Buffer.alloc(MiB, 'e');
     const echoed = await new Promise<number>((resolve, reject) => {
-      const req = http.request(
-        { host: '127.0.0.1', port, path: '/echo', method: 'POST', agent: false, headers: { 'content-length': 64 * MiB } },
-        (res) => {
-          assert.equal(res.headers['content-length'], String(64 * MiB));
-          let n = 0;
-          res.on('data', (c: Buffer) => (n += c.length));
-          res.on('end', () => resolve(n));
-          res.on('error', reject);
-        },
-      );
+      const req = http.request({ host: '127.0.0.1', port, path: '/echo', method: 'POST', agent: false, headers: { 'content-length': 64 * MiB } }, (res) => {
+        assert.equal(res.headers['content-length'], String(64 * MiB));
+        let n = 0;
+        res.on('data', (c: Buffer) => (n += c.length));
+        res.on('end', () => resolve(n));
+        res.on('error', reject);
+      });
       req.on('error', reject);
       let i = 0;
       const write = (): void => {

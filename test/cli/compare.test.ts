@@ -71,7 +71,21 @@ test('compare: samples 20 ms slower in HEAD are a significant latency regression
 });
 
 test('compare: a run against itself shows no change and passes the gate', async () => {
-  const r = await runCli(['compare', base, base, '--fail-on-regression', '10%', '--confidence', '0.99', '--metric', 'p50_ms', '--metric', 'p99_ms', '--format', 'json']);
+  const r = await runCli([
+    'compare',
+    base,
+    base,
+    '--fail-on-regression',
+    '10%',
+    '--confidence',
+    '0.99',
+    '--metric',
+    'p50_ms',
+    '--metric',
+    'p99_ms',
+    '--format',
+    'json',
+  ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const c = JSON.parse(r.stdout) as Comparison;
   assert.deepEqual(
@@ -85,7 +99,21 @@ test('compare: a run against itself shows no change and passes the gate', async 
 });
 
 test('compare: two runs a few % apart are compared sample by sample and stay under the limit', async () => {
-  const r = await runCli(['compare', base, same, '--fail-on-regression', '10%', '--confidence', '0.99', '--metric', 'p50_ms', '--metric', 'p99_ms', '--format', 'json']);
+  const r = await runCli([
+    'compare',
+    base,
+    same,
+    '--fail-on-regression',
+    '10%',
+    '--confidence',
+    '0.99',
+    '--metric',
+    'p50_ms',
+    '--metric',
+    'p99_ms',
+    '--format',
+    'json',
+  ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const c = JSON.parse(r.stdout) as Comparison;
   assert.equal(c.metrics.length, 2);

@@ -19,7 +19,7 @@ function lbbench(args: string[]): Promise<{ code: number | null; stdout: string;
 /** Nothing listens on port 1: a check that lets a run through would fail to connect, not hang. */
 const URL_OK = 'http://127.0.0.1:1/';
 
-test('--engine offers exactly the registry\'s engines, and --help describes each from its capabilities', () => {
+test("--engine offers exactly the registry's engines, and --help describes each from its capabilities", () => {
   assert.deepEqual(engineOption('x').argChoices, engineNames());
   const help = enginesHelp();
   for (const { name, capabilities } of engineCapabilities()) {
@@ -30,7 +30,7 @@ test('--engine offers exactly the registry\'s engines, and --help describes each
   }
 });
 
-test('flag checks follow each engine\'s capabilities', () => {
+test("flag checks follow each engine's capabilities", () => {
   const multi = engineCapabilities()
     .filter((e) => e.capabilities.multiProcess)
     .map((e) => e.name);
@@ -41,7 +41,13 @@ test('flag checks follow each engine\'s capabilities', () => {
     checkEngineFlags(name, { processes: 1, ...(rate === undefined ? {} : { rate }) });
     const processes = (): void => checkEngineFlags(name, { processes: 2, ...(rate === undefined ? {} : { rate }) });
     if (caps.multiProcess) processes();
-    else assert.throws(processes, (err: unknown) => err instanceof UsageError && err.message === `--processes: only --engine ${multi.join(' or ')} runs several generator processes (got --engine ${name})`);
+    else
+      assert.throws(
+        processes,
+        (err: unknown) =>
+          err instanceof UsageError &&
+          err.message === `--processes: only --engine ${multi.join(' or ')} runs several generator processes (got --engine ${name})`,
+      );
     if (caps.rate === 'none') assert.throws(() => checkEngineFlags(name, { rate: 100 }), /^UsageError: --rate: --engine \S+ takes no rate/);
     else checkEngineFlags(name, { rate: 100 });
     if (caps.rate === 'required') assert.throws(() => checkEngineFlags(name, {}), new RegExp(`--engine ${name} needs --rate`));
@@ -60,7 +66,14 @@ test('the real CLI: load --help lists every engine; bad engine flags exit 2 nami
     );
   }
   // commander wraps the choices; compare them without the line breaks.
-  assert.ok(help.stdout.replace(/\s+/g, ' ').includes(`(choices: ${engineNames().map((n) => `"${n}"`).join(', ')})`), 'the choices are the registry\'s');
+  assert.ok(
+    help.stdout.replace(/\s+/g, ' ').includes(
+      `(choices: ${engineNames()
+        .map((n) => `"${n}"`)
+        .join(', ')})`,
+    ),
+    "the choices are the registry's",
+  );
 
   const unknown = await lbbench(['load', URL_OK, '--engine', 'nope']);
   assert.equal(unknown.code, 2);
@@ -68,7 +81,15 @@ test('the real CLI: load --help lists every engine; bad engine flags exit 2 nami
 
   const single = engineCapabilities().find((e) => !e.capabilities.multiProcess);
   assert.ok(single, 'some engine runs one process');
-  const processes = await lbbench(['load', URL_OK, '--engine', single.name, '--processes', '2', ...(single.capabilities.rate === 'none' ? [] : ['--rate', '10'])]);
+  const processes = await lbbench([
+    'load',
+    URL_OK,
+    '--engine',
+    single.name,
+    '--processes',
+    '2',
+    ...(single.capabilities.rate === 'none' ? [] : ['--rate', '10']),
+  ]);
   assert.equal(processes.code, 2, processes.stderr);
   assert.match(processes.stderr, new RegExp(`--processes: only --engine ${multiProcessEngines()} runs several generator processes`));
 

@@ -18,10 +18,7 @@ const run = fixtureRun();
 const resultFile = path.join(tmp, 'run.json');
 writeFileSync(resultFile, JSON.stringify(run, null, 2));
 const passingFile = path.join(tmp, 'passing.json');
-writeFileSync(
-  passingFile,
-  JSON.stringify(fixtureRun({ scenarios: [fixtureScenario()], summary: [], interrupted: false, exitCode: 0 })),
-);
+writeFileSync(passingFile, JSON.stringify(fixtureRun({ scenarios: [fixtureScenario()], summary: [], interrupted: false, exitCode: 0 })));
 
 async function runInProcess(args: string[]): Promise<string> {
   let out = '';

@@ -28,7 +28,10 @@ test('a failing threshold exits 1, prints the tables and writes the three report
   assert.match(readFileSync(path.join(reports, html!), 'utf8'), /^<!DOCTYPE html>[\s\S]*impossible throughput/);
   const run = JSON.parse(readFileSync(path.join(reports, itemAt(files, 0, 'files[0]')), 'utf8')) as RunResult;
   assert.equal(run.schemaVersion, 2);
-  assert.deepEqual(run.targets?.map((t) => t.name), ['lbbench']);
+  assert.deepEqual(
+    run.targets?.map((t) => t.name),
+    ['lbbench'],
+  );
   assert.equal(run.scenarios[0]?.target, 'lbbench');
   assert.equal(run.exitCode, 1);
   assert.equal(run.interrupted, false);

@@ -11,7 +11,11 @@ test('serve starts everything, proxies /echo, and SIGINT stops all and frees the
   await cli.waitFor(/ready; press Ctrl-C to stop/);
   const lbUrl = itemAt(cli.stdout.match(/^balancer: (\S+)$/m) ?? [], 1, 'the balancer: line');
   const metricsUrl = itemAt(cli.stdout.match(/^metrics: +(\S+)$/m) ?? [], 1, 'the metrics: line');
-  const rows = [...cli.stdout.matchAll(/│ (\S+) +│ (lb|backend) +│ (\d+) +│ (\S+) +│/g)].map((m) => ({ name: itemAt(m, 1, 'a service name'), pid: Number(m[3]), url: itemAt(m, 4, 'a service URL') }));
+  const rows = [...cli.stdout.matchAll(/│ (\S+) +│ (lb|backend) +│ (\d+) +│ (\S+) +│/g)].map((m) => ({
+    name: itemAt(m, 1, 'a service name'),
+    pid: Number(m[3]),
+    url: itemAt(m, 4, 'a service URL'),
+  }));
   assert.deepEqual(rows.map((r) => r.name).sort(), ['backend-a', 'backend-b', 'backend-c', 'lb', 'lb-worker-1']);
   assert.match(cli.stderr + cli.stdout, /^lb +\| /m, 'child log lines are prefixed with the name');
 

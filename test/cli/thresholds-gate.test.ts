@@ -60,7 +60,18 @@ test('a gated threshold whose metric was not measured makes the run INVALID (exi
 
 test('an optional unmeasured threshold is N/A and the run passes; --repeat 3 keeps every sample and the spread', async () => {
   const reports = path.join(tmp.dir, 'optional');
-  const r = await runCli(['run', path.join(DIR, 'tiny_optional.yaml'), '--config', FIXTURE_CONFIG, '--reports-dir', reports, '--repeat', '3', '--export', 'bmf']);
+  const r = await runCli([
+    'run',
+    path.join(DIR, 'tiny_optional.yaml'),
+    '--config',
+    FIXTURE_CONFIG,
+    '--reports-dir',
+    reports,
+    '--repeat',
+    '3',
+    '--export',
+    'bmf',
+  ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const bmfFile = itemAt(/^export: (.*\.bmf\.json)$/m.exec(r.stdout) ?? [], 1, 'the export: line of the BMF file');
   const bmf = JSON.parse(readFileSync(bmfFile, 'utf8')) as Record<string, Record<string, { value: number; lower_value: number }>>;
@@ -89,11 +100,28 @@ test('an optional unmeasured threshold is N/A and the run passes; --repeat 3 kee
   const sorted = [...rps].sort((a, b) => a - b);
   assert.deepEqual([st.n, st.min, st.median, st.max], [3, sorted[0], sorted[1], sorted[2]]);
   assert.equal(s.metrics['requests_per_second'], sorted[1]);
-  assert.deepEqual(valueAt(bmf, 'tiny_optional', 'bmf.tiny_optional')['requests_per_second'], { value: sorted[1], lower_value: sorted[0], upper_value: sorted[2] });
-  const md = readFileSync(path.join(reports, readdirSync(reports).find((f) => f.endsWith('.md'))!), 'utf8');
+  assert.deepEqual(valueAt(bmf, 'tiny_optional', 'bmf.tiny_optional')['requests_per_second'], {
+    value: sorted[1],
+    lower_value: sorted[0],
+    upper_value: sorted[2],
+  });
+  const md = readFileSync(
+    path.join(
+      reports,
+      readdirSync(reports).find((f) => f.endsWith('.md'))!,
+    ),
+    'utf8',
+  );
   assert.match(md, /\| requests_per_second \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+% \| 3 \|/);
   // A schema-2 result renders again (report used to accept schema 1 only).
-  const again = await runCli(['report', path.join(reports, readdirSync(reports).find((f) => /Z-full\.json$/.test(f))!), '--check']);
+  const again = await runCli([
+    'report',
+    path.join(
+      reports,
+      readdirSync(reports).find((f) => /Z-full\.json$/.test(f))!,
+    ),
+    '--check',
+  ]);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /Repeats: 3 runs/);
 });

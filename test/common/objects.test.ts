@@ -16,7 +16,11 @@ describe('deepMerge: table', () => {
 });
 
 test('deepMerge merges mappings deeply, replaces arrays, and leaves the base alone', () => {
-  const base: { a: number; pool: { keepAlive: boolean; maxConnections: number }; list: number[] } = { a: 1, pool: { keepAlive: true, maxConnections: 128 }, list: [1, 2] };
+  const base: { a: number; pool: { keepAlive: boolean; maxConnections: number }; list: number[] } = {
+    a: 1,
+    pool: { keepAlive: true, maxConnections: 128 },
+    list: [1, 2],
+  };
   Object.freeze(base.pool);
   const merged = deepMerge(base, { pool: { keepAlive: false }, list: [3] });
   assert.deepEqual(merged, { a: 1, pool: { keepAlive: false, maxConnections: 128 }, list: [3] });

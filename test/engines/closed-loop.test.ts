@@ -94,8 +94,14 @@ test('1 MiB bodies: requests equal server hits and bytes equal heads plus bodies
   assert.equal(server.hits() - hitsBefore, connections + r.requests);
   assert.equal(r.bytes, r.requests * (head + MIB));
   assert.equal(r.series.length, 4);
-  assert.equal(r.series.reduce((s, b) => s + b.bytes, 0), r.bytes);
-  assert.equal(r.series.reduce((s, b) => s + b.requests, 0), r.requests);
+  assert.equal(
+    r.series.reduce((s, b) => s + b.bytes, 0),
+    r.bytes,
+  );
+  assert.equal(
+    r.series.reduce((s, b) => s + b.requests, 0),
+    r.requests,
+  );
   assert.ok(r.latency.count === r.requests && r.latency.minUs > 0);
   assert.ok(r.generator.cpuPercent > 0);
 });
@@ -192,8 +198,16 @@ test('response parser: every split point, with the read buffer overwritten after
       // A parser that kept a view of the read buffer would now see garbage.
       scratch.fill(0x7a);
     }
-    assert.deepEqual(got.map((r) => r.status), [200, 201, 204], `split at ${split}`);
-    assert.equal(got.reduce((s, r) => s + r.bytes, 0), stream.length, `split at ${split}: bytes`);
+    assert.deepEqual(
+      got.map((r) => r.status),
+      [200, 201, 204],
+      `split at ${split}`,
+    );
+    assert.equal(
+      got.reduce((s, r) => s + r.bytes, 0),
+      stream.length,
+      `split at ${split}: bytes`,
+    );
     assert.equal(p.inResponse, false);
   }
 });

@@ -33,7 +33,10 @@ test('fixed delay: 5 ms backend at 1,000 req/s gives p50 in [5.0, 5.8] ms with s
       const distinct = new Set<number>();
       for (let p = 1; p < 100; p++) distinct.add(h.getValueAtPercentile(p));
       assert.ok(distinct.size >= 10, `only ${distinct.size} distinct percentile values`);
-      assert.ok([...distinct].some((us) => us % 1000 !== 0), 'values are not whole milliseconds');
+      assert.ok(
+        [...distinct].some((us) => us % 1000 !== 0),
+        'values are not whole milliseconds',
+      );
       const p50 = r.latency.p50Us;
       return p50 >= 5000 && p50 <= 5800 ? undefined : `p50 ${p50} µs (generator saturated: ${r.generator.saturated})`;
     },
@@ -52,7 +55,10 @@ test('stalls: 200 ms stall every second at 500 req/s gives p99 >= 150 ms', async
   assert.ok(Math.abs(r.requests - 1500) <= 15, `requests ${r.requests}`);
   assert.ok(r.schedule!.late > 0, 'sends waiting for a connection count as late');
   assert.equal(r.series.length, 3);
-  assert.ok(r.series.every((b) => b.p99Us >= 100_000), `every second holds a stall: ${r.series.map((b) => b.p99Us).join(', ')}`);
+  assert.ok(
+    r.series.every((b) => b.p99Us >= 100_000),
+    `every second holds a stall: ${r.series.map((b) => b.p99Us).join(', ')}`,
+  );
 });
 
 test('merging: two processes at R/2 each merge exactly and match one process at R', async (t) => {
@@ -65,16 +71,29 @@ test('merging: two processes at R/2 each merge exactly and match one process at 
 
   assert.equal(parts.length, 2);
   assert.equal(merged.generator.processes, 2);
-  assert.ok(parts.every((p) => Math.abs(p.requests - 1000) <= 15), `each process sent its half: ${parts.map((p) => p.requests).join(', ')}`);
+  assert.ok(
+    parts.every((p) => Math.abs(p.requests - 1000) <= 15),
+    `each process sent its half: ${parts.map((p) => p.requests).join(', ')}`,
+  );
   assert.equal(parts.length, 2);
-  assert.equal(merged.requests, parts.reduce((s, p) => s + p.requests, 0));
-  assert.equal(merged.bytes, parts.reduce((s, p) => s + p.bytes, 0));
+  assert.equal(
+    merged.requests,
+    parts.reduce((s, p) => s + p.requests, 0),
+  );
+  assert.equal(
+    merged.bytes,
+    parts.reduce((s, p) => s + p.bytes, 0),
+  );
   assert.equal(merged.latency.count, merged.requests);
   const exact = mergeEncodedHistograms(parts.map((p) => p.histogram));
   assert.equal(merged.latency.p50Us, exact.getValueAtPercentile(50));
   assert.equal(merged.latency.p99Us, exact.getValueAtPercentile(99));
   assert.equal(merged.latency.maxUs, exact.maxValue);
-  assert.equal(merged.series.reduce((s, b) => s + b.requests, 0), merged.requests, 'series sums to the total');
+  assert.equal(
+    merged.series.reduce((s, b) => s + b.requests, 0),
+    merged.requests,
+    'series sums to the total',
+  );
   assert.equal(merged.series.length, 20);
   assert.equal(merged.connectionsEstablished, 40);
   const delta = Math.abs(hdrBucketIndex(merged.latency.p50Us) - hdrBucketIndex(single.latency.p50Us));

@@ -51,10 +51,16 @@ test('live 100 ms series via onBucket; non-2xx counted by status and as non2xx',
   });
   assert.equal(r.seriesIntervalMs, 100);
   assert.deepEqual(live, r.series);
-  assert.deepEqual(live.map((b) => b.tMs), [0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
+  assert.deepEqual(
+    live.map((b) => b.tMs),
+    [0, 100, 200, 300, 400, 500, 600, 700, 800, 900],
+  );
   assert.equal(r.statusCounts['503'], r.requests);
   assert.equal(r.errors['non2xx'], r.requests);
-  assert.equal(r.series.reduce((s, b) => s + b.errors, 0), r.requests);
+  assert.equal(
+    r.series.reduce((s, b) => s + b.errors, 0),
+    r.requests,
+  );
 });
 
 test('connection resets are counted as reset errors, and the connections come back', async (t) => {

@@ -24,8 +24,16 @@ test('response parser: table of well-formed responses', () => {
       chunks: ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n', '0\r\nX-Trailer: 1\r\n\r\n'],
       want: [{ status: 200, close: false }],
     },
-    { name: 'chunked split in CRLF', chunks: ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r', '\n0\r\n\r\n'], want: [{ status: 200, close: false }] },
-    { name: '100 continue then 200', chunks: ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx'], want: [{ status: 200, close: false }] },
+    {
+      name: 'chunked split in CRLF',
+      chunks: ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r', '\n0\r\n\r\n'],
+      want: [{ status: 200, close: false }],
+    },
+    {
+      name: '100 continue then 200',
+      chunks: ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx'],
+      want: [{ status: 200, close: false }],
+    },
     { name: '204 has no body', chunks: ['HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n'], want: [{ status: 204, close: false }] },
     { name: 'HEAD has no body', chunks: ['HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n'], hasBody: false, want: [{ status: 200, close: false }] },
     { name: 'connection close', chunks: ['HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'], want: [{ status: 503, close: true }] },
@@ -33,9 +41,17 @@ test('response parser: table of well-formed responses', () => {
   ];
   for (const c of cases) {
     const got = parseAll(c.chunks, c.hasBody);
-    assert.deepEqual(got.map(({ status, close }) => ({ status, close })), c.want, c.name);
+    assert.deepEqual(
+      got.map(({ status, close }) => ({ status, close })),
+      c.want,
+      c.name,
+    );
     const total = c.chunks.join('').length;
-    assert.equal(got.reduce((s, r) => s + r.bytes, 0), total, `${c.name}: bytes`);
+    assert.equal(
+      got.reduce((s, r) => s + r.bytes, 0),
+      total,
+      `${c.name}: bytes`,
+    );
   }
 });
 
@@ -100,10 +116,23 @@ test('source addresses: dealt round-robin, defaulted per process on loopback', (
 test('result builder: derived fields, no NaN on empty runs, zero counts dropped', () => {
   const h = createLatencyHistogram();
   const empty = buildLoadResult({
-    engine: 'open-loop', engineVersion: 'x', loadModel: 'open', latencyResolutionUs: 1,
-    spec: { url: 'http://127.0.0.1:1/', connections: 1, durationMs: 1000 }, processes: 1,
-    startedAtMs: 0, durationMs: 0, requests: 0, bytes: 0, errors: { connect: 0 }, statusCounts: {},
-    histogram: h, seriesIntervalMs: 1000, series: emptySeries(1, 1000), connectionsEstablished: 0, connectRampMs: 0,
+    engine: 'open-loop',
+    engineVersion: 'x',
+    loadModel: 'open',
+    latencyResolutionUs: 1,
+    spec: { url: 'http://127.0.0.1:1/', connections: 1, durationMs: 1000 },
+    processes: 1,
+    startedAtMs: 0,
+    durationMs: 0,
+    requests: 0,
+    bytes: 0,
+    errors: { connect: 0 },
+    statusCounts: {},
+    histogram: h,
+    seriesIntervalMs: 1000,
+    series: emptySeries(1, 1000),
+    connectionsEstablished: 0,
+    connectRampMs: 0,
     generator: { processes: 1, cpuPercent: 0, maxProcessCpuPercent: 0, saturated: false },
   });
   assert.equal(empty.achievedRate, 0);
@@ -121,9 +150,19 @@ test('result builder: derived fields, no NaN on empty runs, zero counts dropped'
 
 function structuredCloneable(r: ReturnType<typeof buildLoadResult>) {
   return {
-    engine: r.engine, engineVersion: r.engineVersion, loadModel: r.loadModel, latencyResolutionUs: r.latencyResolutionUs,
-    spec: { url: r.spec.url, connections: r.spec.connections, durationMs: r.spec.durationMs }, processes: 1,
-    startedAtMs: 0, errors: {}, statusCounts: {}, seriesIntervalMs: 1000, series: r.series,
-    connectionsEstablished: 0, connectRampMs: 0, generator: r.generator,
+    engine: r.engine,
+    engineVersion: r.engineVersion,
+    loadModel: r.loadModel,
+    latencyResolutionUs: r.latencyResolutionUs,
+    spec: { url: r.spec.url, connections: r.spec.connections, durationMs: r.spec.durationMs },
+    processes: 1,
+    startedAtMs: 0,
+    errors: {},
+    statusCounts: {},
+    seriesIntervalMs: 1000,
+    series: r.series,
+    connectionsEstablished: 0,
+    connectRampMs: 0,
+    generator: r.generator,
   };
 }

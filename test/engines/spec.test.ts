@@ -46,7 +46,7 @@ test('every engine refuses the same bad specs with the same message, before star
   }
 });
 
-test('the rate rule follows each engine\'s rate capability', async () => {
+test("the rate rule follows each engine's rate capability", async () => {
   for (const name of engineNames()) {
     const engine = ENGINES[name]();
     const caps = engine.capabilities;
@@ -55,7 +55,11 @@ test('the rate rule follows each engine\'s rate capability', async () => {
       await assert.rejects(engine.run(base), new RegExp(`^UsageError: ${name} engine: rate undefined: the ${name} engine needs a target rate > 0`), name);
     }
     if (caps.rate === 'none') {
-      await assert.rejects(engine.run({ ...base, rate: 10 }), new RegExp(`${name} engine: rate 10: the ${name} engine sends as fast as responses complete and takes no rate`), name);
+      await assert.rejects(
+        engine.run({ ...base, rate: 10 }),
+        new RegExp(`${name} engine: rate 10: the ${name} engine sends as fast as responses complete and takes no rate`),
+        name,
+      );
     } else {
       await assert.rejects(engine.run({ ...base, rate: -1 }), { message: `${name} engine: rate -1: expected requests/s > 0` }, name);
       await assert.rejects(engine.run({ ...base, rate: Infinity }), { message: `${name} engine: rate Infinity: expected requests/s > 0` }, name);

@@ -1,14 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findOnPath } from '../../harness/engines/external-binary.js';
-import {
-  createWrkEngine,
-  histogramFromSpectrum,
-  luaString,
-  parseWrkOutput,
-  wrkScript,
-  wrkSpectrumPercentiles,
-} from '../../harness/engines/wrk.js';
+import { createWrkEngine, histogramFromSpectrum, luaString, parseWrkOutput, wrkScript, wrkSpectrumPercentiles } from '../../harness/engines/wrk.js';
 import type { LoadResult } from '../../harness/engines/engine.js';
 import { decodeHistogram } from '../../harness/result/histogram.js';
 import { UsageError } from '../../common/errors.js';
@@ -16,7 +9,6 @@ import { startScriptedServer, type ScriptedServer } from './scripted-server.js';
 import { itemAt } from '../../common/checked.js';
 
 const WRK_MISSING = findOnPath('wrk') === undefined ? 'wrk is not on PATH (apt-get install -y wrk)' : false;
-
 
 describe('wrk engine: pure parts', () => {
   test('luaString escapes quotes, backslashes, control and non-ASCII bytes', () => {
@@ -57,7 +49,8 @@ describe('wrk engine: pure parts', () => {
   });
 
   test('parseWrkOutput finds the marker line among wrk text', () => {
-    const json = '{"durationUs":1000000,"requests":5,"bytes":50,"errors":{"connect":0,"read":0,"write":0,"status":0,"timeout":0},"minUs":1,"maxUs":9,"meanUs":5,"stdevUs":1,"percentiles":[],"spectrum":[]}';
+    const json =
+      '{"durationUs":1000000,"requests":5,"bytes":50,"errors":{"connect":0,"read":0,"write":0,"status":0,"timeout":0},"minUs":1,"maxUs":9,"meanUs":5,"stdevUs":1,"percentiles":[],"spectrum":[]}';
     const r = parseWrkOutput(`Running 1s test\n  5 requests\n\nLBBENCH_WRK_JSON ${json}\n`);
     assert.equal(r?.requests, 5);
     assert.equal(parseWrkOutput('no marker'), undefined);

@@ -102,7 +102,18 @@ function parse(type: 'request' | 'response', data: Buffer, opts: ResponseParseOp
   let inBody = false;
   let finals = 0;
   let partialHead = false;
-  const begin = (): ReferenceMessage => ({ method: '', url: '', status: 0, statusText: '', versionMinor: 1, headers: [], body: Buffer.alloc(0), keepAlive: true, interim: false, upgrade: false });
+  const begin = (): ReferenceMessage => ({
+    method: '',
+    url: '',
+    status: 0,
+    statusText: '',
+    versionMinor: 1,
+    headers: [],
+    body: Buffer.alloc(0),
+    keepAlive: true,
+    interim: false,
+    upgrade: false,
+  });
   parser[HTTPParser.kOnMessageBegin] = () => {
     current = begin();
     inBody = false;

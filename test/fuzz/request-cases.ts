@@ -68,12 +68,45 @@ const HEADER_NAMES = [
   '',
 ];
 
-const TE_VALUES = ['chunked', 'Chunked', 'CHUNKED', ' chunked', 'chunked ', 'xchunked', 'chunked, chunked', 'gzip, chunked', 'chunked, gzip', 'identity', 'gzip', '', 'chunked;q=1', 'chu\tnked'];
+const TE_VALUES = [
+  'chunked',
+  'Chunked',
+  'CHUNKED',
+  ' chunked',
+  'chunked ',
+  'xchunked',
+  'chunked, chunked',
+  'gzip, chunked',
+  'chunked, gzip',
+  'identity',
+  'gzip',
+  '',
+  'chunked;q=1',
+  'chu\tnked',
+];
 const CL_VALUES = ['0', '1', '2', '3', '5', '10', '-1', '+3', '03', '3 ', ' 3', '3,3', '3, 4', '0x3', '1e1', '99999999999999999999', '', 'abc'];
-const OTHER_VALUES = ['close', 'keep-alive', 'Keep-Alive, close', '100-continue', 'trailers', 'upgrade', 'x', '127.0.0.1', 'a\u0001b', 'a\u007fb', '\u00ff', ' ', 'TE, Host', 'X-Custom'];
+const OTHER_VALUES = [
+  'close',
+  'keep-alive',
+  'Keep-Alive, close',
+  '100-continue',
+  'trailers',
+  'upgrade',
+  'x',
+  '127.0.0.1',
+  'a\u0001b',
+  'a\u007fb',
+  '\u00ff',
+  ' ',
+  'TE, Host',
+  'X-Custom',
+];
 
 const headerValue = fc.oneof(fc.constantFrom(...TE_VALUES), fc.constantFrom(...CL_VALUES), fc.constantFrom(...OTHER_VALUES), fc.string({ maxLength: 8 }));
-const header: fc.Arbitrary<[string, string]> = fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...HEADER_NAMES) }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 6 }) }), headerValue);
+const header: fc.Arbitrary<[string, string]> = fc.tuple(
+  fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...HEADER_NAMES) }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 6 }) }),
+  headerValue,
+);
 
 const bodyData = fc.string({ maxLength: 24, unit: fc.constantFrom('a', 'b', '0', '\r', '\n', ' ', 'G', 'E', 'T', '/', ':', ';') });
 
@@ -84,12 +117,27 @@ function chunkSize(data: string): fc.Arbitrary<string> {
     { weight: 6, arbitrary: fc.constant(hex) },
     {
       weight: 3,
-      arbitrary: fc.constantFrom(hex.toUpperCase(), `0${hex}`, `00000000000000000${hex}`, (data.length + 1).toString(16), Math.max(0, data.length - 1).toString(16), `-${hex}`, `0x${hex}`, ` ${hex}`, `${hex} `, 'ffffffffffffffffff', ''),
+      arbitrary: fc.constantFrom(
+        hex.toUpperCase(),
+        `0${hex}`,
+        `00000000000000000${hex}`,
+        (data.length + 1).toString(16),
+        Math.max(0, data.length - 1).toString(16),
+        `-${hex}`,
+        `0x${hex}`,
+        ` ${hex}`,
+        `${hex} `,
+        'ffffffffffffffffff',
+        '',
+      ),
     },
   );
 }
 
-const chunkExt = fc.oneof({ weight: 6, arbitrary: fc.constant('') }, { weight: 2, arbitrary: fc.constantFrom(';a=b', ';a', ';', ';a="b c"', '; a=b', ';a=\u0001', ';a=b\n', ';a=b;c=d') });
+const chunkExt = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('') },
+  { weight: 2, arbitrary: fc.constantFrom(';a=b', ';a', ';', ';a="b c"', '; a=b', ';a=\u0001', ';a=b\n', ';a=b;c=d') },
+);
 
 const chunk: fc.Arbitrary<ChunkSpec> = bodyData.chain((data) => fc.record({ size: chunkSize(data), ext: chunkExt, data: fc.constant(data) }));
 
@@ -97,7 +145,10 @@ const requestSpec: fc.Arbitrary<RequestSpec> = fc
   .record({
     method: fc.constantFrom(...METHODS),
     target: fc.constantFrom('/f', '/f?a=1', '/f/x', '*', 'http://127.0.0.1/f', '/f#x', '/f%00', '//f'),
-    version: fc.oneof({ weight: 8, arbitrary: fc.constant('HTTP/1.1') }, { weight: 2, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/1.2', 'HTTP/2.0', 'http/1.1', 'HTTP/1.1 ') }),
+    version: fc.oneof(
+      { weight: 8, arbitrary: fc.constant('HTTP/1.1') },
+      { weight: 2, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/1.2', 'HTTP/2.0', 'http/1.1', 'HTTP/1.1 ') },
+    ),
     host: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
     extra: fc.array(header, { maxLength: 3 }),
     framing: fc.constantFrom('none', 'cl', 'chunked', 'cl+te', 'te+cl', 'cl+cl', 'te+te', 'raw'),
@@ -153,7 +204,22 @@ const INTERESTING_BYTES = [0x00, 0x09, 0x0a, 0x0d, 0x20, 0x3a, 0x3b, 0x2c, 0x7f,
 
 const byteEdit: fc.Arbitrary<ByteEdit> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), at: fc.nat(), byte: fc.oneof(fc.constantFrom(...INTERESTING_BYTES), fc.integer({ min: 0, max: 255 })) }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: fc.constantFrom('\r\n', '\n', ' ', '\t', '\0', ':', 'Transfer-Encoding: chunked\r\n', 'Content-Length: 1\r\n', '0\r\n\r\n', 'GET /s HTTP/1.1\r\nHost: x\r\n\r\n') }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.constantFrom(
+      '\r\n',
+      '\n',
+      ' ',
+      '\t',
+      '\0',
+      ':',
+      'Transfer-Encoding: chunked\r\n',
+      'Content-Length: 1\r\n',
+      '0\r\n\r\n',
+      'GET /s HTTP/1.1\r\nHost: x\r\n\r\n',
+    ),
+  }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 3 }) }),
 );
 
@@ -161,7 +227,10 @@ const byteEdit: fc.Arbitrary<ByteEdit> = fc.oneof(
 export const requestCase: fc.Arbitrary<RequestCase> = fc.record({
   requests: fc.array(requestSpec, { minLength: 1, maxLength: 3 }),
   edits: fc.oneof({ weight: 3, arbitrary: fc.constant([] as ByteEdit[]) }, { weight: 2, arbitrary: fc.array(byteEdit, { minLength: 1, maxLength: 3 }) }),
-  splits: fc.oneof({ weight: 2, arbitrary: fc.constant([] as number[]) }, { weight: 3, arbitrary: fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 4 }) }),
+  splits: fc.oneof(
+    { weight: 2, arbitrary: fc.constant([] as number[]) },
+    { weight: 3, arbitrary: fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 4 }) },
+  ),
 });
 
 /** Serializes one request spec (latin1 text); `/f` in the target becomes

@@ -63,7 +63,8 @@ export async function startObserver(): Promise<Observer> {
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
     lastMs = Date.now();
     // A reset or a timeout is not a message; anything else is bytes the balancer forwarded that do not parse.
-    if (err.code !== 'ECONNRESET' && err.code !== 'ERR_HTTP_REQUEST_TIMEOUT') malformed.push(`${err.code}: ${JSON.stringify(err.rawPacket?.toString('latin1') ?? '')}`);
+    if (err.code !== 'ECONNRESET' && err.code !== 'ERR_HTTP_REQUEST_TIMEOUT')
+      malformed.push(`${err.code}: ${JSON.stringify(err.rawPacket?.toString('latin1') ?? '')}`);
     socket.destroy();
   });
   server.listen(0, '127.0.0.1');
@@ -113,10 +114,12 @@ function sameRequest(o: Observed, r: ReferenceMessage): string | null {
   const got = endToEndHeaders(o.rawHeaders, PROXY_FIELDS).join('\n');
   if (want !== got) return `fields ${JSON.stringify(got)} forwarded for ${JSON.stringify(want)}`;
   const lengths = headerValues(o.rawHeaders, 'content-length');
-  if (lengths.length > 1 || (lengths.length === 1 && lengths[0] !== String(o.body.length))) return `forwarded Content-Length ${lengths.join(',')} for a ${o.body.length}-byte body`;
+  if (lengths.length > 1 || (lengths.length === 1 && lengths[0] !== String(o.body.length)))
+    return `forwarded Content-Length ${lengths.join(',')} for a ${o.body.length}-byte body`;
   if (lengths.length === 1 && headerValues(o.rawHeaders, 'transfer-encoding').length > 0) return 'forwarded both Content-Length and Transfer-Encoding';
   const hosts = headerValues(r.headers, 'host');
-  if (hosts.length === 1 && headerValues(o.rawHeaders, 'host').join() !== hosts[0]) return `Host ${headerValues(o.rawHeaders, 'host').join()} forwarded for ${hosts[0]}`;
+  if (hosts.length === 1 && headerValues(o.rawHeaders, 'host').join() !== hosts[0])
+    return `Host ${headerValues(o.rawHeaders, 'host').join()} forwarded for ${hosts[0]}`;
   return null;
 }
 
@@ -162,7 +165,10 @@ export async function checkRequestCase(lb: FuzzBalancer, observer: Observer, c: 
     if (!m.keepAlive || m.upgrade) break;
   }
   const countFinals = (b: Buffer) => parseResponses(b).messages.filter((m) => !m.interim).length;
-  const t = await clientExchange(lb.port, writes, { done: ref.end === 'complete' ? (b) => countFinals(b) >= owed : undefined, capMs: ref.end === 'complete' ? 3000 : 50 });
+  const t = await clientExchange(lb.port, writes, {
+    done: ref.end === 'complete' ? (b) => countFinals(b) >= owed : undefined,
+    capMs: ref.end === 'complete' ? 3000 : 50,
+  });
   await observer.quiet(15);
   // A dead process explains everything after it: say so first.
   const aliveNow = await lb.alive();
@@ -196,16 +202,28 @@ export async function checkRequestCase(lb: FuzzBalancer, observer: Observer, c: 
   for (const [j, f] of finals.entries()) {
     const tag = headerValues(f.headers, 'x-obs-seq')[0];
     if (tag === undefined) {
-      expect(OWN_STATUSES.has(f.status), `response #${j + 1} is ${f.status} without the backend's mark: not the balancer's own error status (client sent ${sentText}; got ${got})`);
+      expect(
+        OWN_STATUSES.has(f.status),
+        `response #${j + 1} is ${f.status} without the backend's mark: not the balancer's own error status (client sent ${sentText}; got ${got})`,
+      );
       continue;
     }
     const o = observed.find((x) => String(x.seq) === tag);
-    expect(o !== undefined, `response #${j + 1} carries backend answer ${tag}, which belongs to no request of this connection (desync) (client sent ${sentText}; backend got ${seen})`);
+    expect(
+      o !== undefined,
+      `response #${j + 1} carries backend answer ${tag}, which belongs to no request of this connection (desync) (client sent ${sentText}; backend got ${seen})`,
+    );
     const r = ref.messages[j];
-    expect(r !== undefined || j >= opaqueAfter, `response #${j + 1} answers a request the strict parser did not read in the client's bytes: smuggled (client sent ${sentText}; backend got ${seen})`);
+    expect(
+      r !== undefined || j >= opaqueAfter,
+      `response #${j + 1} answers a request the strict parser did not read in the client's bytes: smuggled (client sent ${sentText}; backend got ${seen})`,
+    );
     if (r !== undefined) {
       const diff = pending ? null : sameRequest(o!, r);
-      expect(diff === null, `response #${j + 1} answers a forwarded request that differs from the client's request #${j + 1}: ${diff} (client sent ${sentText}; backend got ${seen})`);
+      expect(
+        diff === null,
+        `response #${j + 1} answers a forwarded request that differs from the client's request #${j + 1}: ${diff} (client sent ${sentText}; backend got ${seen})`,
+      );
       matched.add(j);
     }
     claimed.add(o!);
@@ -215,10 +233,17 @@ export async function checkRequestCase(lb: FuzzBalancer, observer: Observer, c: 
     if (claimed.has(o) || pending) continue;
     let i = ref.messages.findIndex((r, idx) => !matched.has(idx) && idx < opaqueAfter && sameRequest(o, r) === null);
     if (i < 0 && ref.end === 'upgrade') i = ref.messages.length;
-    expect(i >= 0, `forwarded ${show(o)}, which is none of the ${ref.messages.length} request(s) the strict parser read in the client's bytes (then ${ref.end}${ref.error ? ` ${ref.error}` : ''}): smuggled or re-framed (client sent ${sentText})`);
+    expect(
+      i >= 0,
+      `forwarded ${show(o)}, which is none of the ${ref.messages.length} request(s) the strict parser read in the client's bytes (then ${ref.end}${ref.error ? ` ${ref.error}` : ''}): smuggled or re-framed (client sent ${sentText})`,
+    );
     matched.add(i);
   }
-  if (ref.end === 'complete') expect(t.closedByPeer || finals.length >= owed, `no answer within 3 s to ${owed} complete request(s) (got ${finals.length}: ${got}) (client sent ${sentText})`);
+  if (ref.end === 'complete')
+    expect(
+      t.closedByPeer || finals.length >= owed,
+      `no answer within 3 s to ${owed} complete request(s) (got ${finals.length}: ${got}) (client sent ${sentText})`,
+    );
 
   const probe = await probeStatus(lb.port, '/normal');
   expect(probe.status === 200, `a normal GET afterwards got ${probe.status || 'nothing'}: ${probe.text} (after ${sentText})`);

@@ -69,14 +69,66 @@ const INTERIM = [
   'HTTP/1.1 100 Continue\r\nContent-Length: 3\r\n\r\n',
 ];
 
-const HEADER_NAMES = ['Content-Length', 'Transfer-Encoding', 'Connection', 'Keep-Alive', 'Content-Type', 'Set-Cookie', 'X-Custom', 'Trailer', 'Upgrade', 'Proxy-Connection', 'Content-Length ', 'Transfer-Encoding\t', 'X-\u00e9', ''];
-const VALUES = ['chunked', 'xchunked', 'gzip, chunked', 'chunked, gzip', 'identity', '0', '3', '5', '-1', '3,3', '3, 4', '0x3', '99999999999999999999', 'close', 'keep-alive', 'timeout=1', 'a=b', 'a\u0001b', '\u00ff', '', ' ', 'X-Custom'];
+const HEADER_NAMES = [
+  'Content-Length',
+  'Transfer-Encoding',
+  'Connection',
+  'Keep-Alive',
+  'Content-Type',
+  'Set-Cookie',
+  'X-Custom',
+  'Trailer',
+  'Upgrade',
+  'Proxy-Connection',
+  'Content-Length ',
+  'Transfer-Encoding\t',
+  'X-\u00e9',
+  '',
+];
+const VALUES = [
+  'chunked',
+  'xchunked',
+  'gzip, chunked',
+  'chunked, gzip',
+  'identity',
+  '0',
+  '3',
+  '5',
+  '-1',
+  '3,3',
+  '3, 4',
+  '0x3',
+  '99999999999999999999',
+  'close',
+  'keep-alive',
+  'timeout=1',
+  'a=b',
+  'a\u0001b',
+  '\u00ff',
+  '',
+  ' ',
+  'X-Custom',
+];
 
 const header: fc.Arbitrary<[string, string]> = fc.tuple(fc.constantFrom(...HEADER_NAMES), fc.oneof(fc.constantFrom(...VALUES), fc.string({ maxLength: 6 })));
 const bodyData = fc.string({ maxLength: 24, unit: fc.constantFrom('a', 'b', '0', '\r', '\n', ' ', 'H', 'T', 'P', '/', '1', '.') });
 const chunk: fc.Arbitrary<ChunkSpec> = bodyData.chain((data) =>
   fc.record({
-    size: fc.oneof({ weight: 6, arbitrary: fc.constant(data.length.toString(16)) }, { weight: 2, arbitrary: fc.constantFrom((data.length + 1).toString(16), `0${data.length.toString(16)}`, '-1', 'g', '', 'ffffffffffffffffff', ` ${data.length.toString(16)}`) }),
+    size: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(data.length.toString(16)) },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          (data.length + 1).toString(16),
+          `0${data.length.toString(16)}`,
+          '-1',
+          'g',
+          '',
+          'ffffffffffffffffff',
+          ` ${data.length.toString(16)}`,
+        ),
+      },
+    ),
     ext: fc.oneof({ weight: 6, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom(';a=b', ';', ';a="x"', ';\u0001') }),
     data: fc.constant(data),
   }),
@@ -84,7 +136,10 @@ const chunk: fc.Arbitrary<ChunkSpec> = bodyData.chain((data) =>
 
 const responseSpec: fc.Arbitrary<ResponseSpec> = fc
   .record({
-    interim: fc.oneof({ weight: 5, arbitrary: fc.constant([] as string[]) }, { weight: 2, arbitrary: fc.array(fc.constantFrom(...INTERIM), { minLength: 1, maxLength: 2 }) }),
+    interim: fc.oneof(
+      { weight: 5, arbitrary: fc.constant([] as string[]) },
+      { weight: 2, arbitrary: fc.array(fc.constantFrom(...INTERIM), { minLength: 1, maxLength: 2 }) },
+    ),
     statusLine: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...STATUS_LINES) }, { weight: 2, arbitrary: fc.constantFrom(...ODD_STATUS_LINES) }),
     framing: fc.constantFrom('cl', 'cl', 'chunked', 'close', 'cl+te', 'te+cl', 'cl+cl', 'none'),
     data: bodyData,
@@ -133,14 +188,29 @@ export const responseCase: fc.Arbitrary<ResponseCase> = fc.record({
   response: responseSpec,
   edits: fc.oneof({ weight: 3, arbitrary: fc.constant([] as ByteEdit[]) }, { weight: 1, arbitrary: fc.array(responseEdit(), { minLength: 1, maxLength: 2 }) }),
   truncate: fc.oneof({ weight: 5, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }) }),
-  splits: fc.oneof({ weight: 2, arbitrary: fc.constant([] as number[]) }, { weight: 2, arbitrary: fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 3 }) }),
+  splits: fc.oneof(
+    { weight: 2, arbitrary: fc.constant([] as number[]) },
+    { weight: 2, arbitrary: fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 3 }) },
+  ),
   after: fc.constantFrom('keep', 'keep', 'end', 'reset'),
 });
 
 function responseEdit(): fc.Arbitrary<ByteEdit> {
   return fc.oneof(
     fc.record({ op: fc.constant('set' as const), at: fc.nat(), byte: fc.constantFrom(0x00, 0x0a, 0x0d, 0x20, 0x3a, 0x7f, 0x80, 0xff, 0x30) }),
-    fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: fc.constantFrom('\r\n', '\n', ' ', '\0', 'Content-Length: 1\r\n', 'Transfer-Encoding: chunked\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nXX') }),
+    fc.record({
+      op: fc.constant('insert' as const),
+      at: fc.nat(),
+      bytes: fc.constantFrom(
+        '\r\n',
+        '\n',
+        ' ',
+        '\0',
+        'Content-Length: 1\r\n',
+        'Transfer-Encoding: chunked\r\n',
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nXX',
+      ),
+    }),
     fc.record({ op: fc.constant('delete' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 3 }) }),
   );
 }

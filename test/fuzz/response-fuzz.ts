@@ -74,7 +74,10 @@ export async function startFuzzBackend(): Promise<FuzzBackend> {
         } else {
           const body = m.url === '/normal' ? NORMAL_BODY : 'not a case\n';
           busy = busy.then(() => {
-            if (!socket.destroyed) socket.write(`HTTP/1.1 ${m.url === '/normal' ? 200 : 404} OK\r\nx-normal: 1\r\nContent-Length: ${body.length}\r\n\r\n${m.method === 'HEAD' ? '' : body}`);
+            if (!socket.destroyed)
+              socket.write(
+                `HTTP/1.1 ${m.url === '/normal' ? 200 : 404} OK\r\nx-normal: 1\r\nContent-Length: ${body.length}\r\n\r\n${m.method === 'HEAD' ? '' : body}`,
+              );
           });
         }
       }
@@ -136,7 +139,8 @@ export interface PendingResponseRule {
 export const PENDING_RESPONSE_RULES: readonly PendingResponseRule[] = [
   {
     name: 'reason-control-byte',
-    reason: 'BOARD 20:42, robust (issue 12 item 2, invalid header bytes -> 502): a control byte in the reason phrase crashes the worker (respondError reuses res.statusMessage)',
+    reason:
+      'BOARD 20:42, robust (issue 12 item 2, invalid header bytes -> 502): a control byte in the reason phrase crashes the worker (respondError reuses res.statusMessage)',
     effect: 'skip',
     applies: (_c, ref) => [...ref.messages, ...(ref.partial ? [ref.partial] : [])].some((m) => /[\x00-\x08\x0a-\x1f\x7f]/.test(m.statusText)),
   },
@@ -167,7 +171,10 @@ export async function checkResponseCase(lb: FuzzBalancer, backend: FuzzBackend, 
   const pending = PENDING_RESPONSE_RULES.filter((r) => r.applies(c, ref));
   for (const r of pending) pendingResponseCases.set(r.name, (pendingResponseCases.get(r.name) ?? 0) + 1);
   if (pending.some((r) => r.effect === 'skip')) return;
-  const request = c.method === 'POST' ? `POST /case/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello` : `${c.method} /case/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+  const request =
+    c.method === 'POST'
+      ? `POST /case/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello`
+      : `${c.method} /case/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
   const t = await clientExchange(lb.port, [Buffer.from(request, 'latin1')], {
     done: (b) => parseResponses(b, { skipBody }).messages.some((m) => !m.interim),
     lingerMs: 10,
@@ -182,7 +189,13 @@ export async function checkResponseCase(lb: FuzzBalancer, backend: FuzzBackend, 
   const got = JSON.stringify(t.received.toString('latin1').slice(0, 600));
 
   const refFinal = ref.messages.find((m) => !m.interim);
-  const clean = ref.end === 'complete' && refFinal !== undefined && refFinal.status >= 200 && !refFinal.upgrade && ref.messages.filter((m) => !m.interim).length === 1 && c.after !== 'reset';
+  const clean =
+    ref.end === 'complete' &&
+    refFinal !== undefined &&
+    refFinal.status >= 200 &&
+    !refFinal.upgrade &&
+    ref.messages.filter((m) => !m.interim).length === 1 &&
+    c.after !== 'reset';
 
   const resp = parseResponses(t.received, { skipBody, closed: t.closedByPeer });
   const finals = resp.messages.filter((m) => !m.interim);
@@ -193,14 +206,20 @@ export async function checkResponseCase(lb: FuzzBalancer, backend: FuzzBackend, 
   if (final !== undefined) {
     const tag = headerValues(final.headers, 'x-fuzz-case')[0];
     if (tag === undefined) {
-      expect(final.status === 502 || final.status === 504, `the client got ${final.status} that is neither the backend's answer nor the balancer's 502/504: ${got} ${ctx}`);
+      expect(
+        final.status === 502 || final.status === 504,
+        `the client got ${final.status} that is neither the backend's answer nor the balancer's 502/504: ${got} ${ctx}`,
+      );
       expect(!clean, `a complete, clean backend response was answered ${final.status} instead of forwarded: ${got} ${ctx}`);
     } else {
       expect(tag === String(id), `the client got the answer of case ${tag}, not its own (${id}): desync ${ctx}`);
       expect(refFinal !== undefined && ref.messages.length > 0, `forwarded a response the strict parser did not read in the backend's bytes: ${got} ${ctx}`);
       const diff = sameHead(final, refFinal!);
       expect(diff === null, `forwarded response differs from the backend's: ${diff} ${ctx}`);
-      expect(final.body.equals(refFinal!.body), `forwarded body ${JSON.stringify(final.body.toString('latin1'))} for the backend's ${JSON.stringify(refFinal!.body.toString('latin1'))} ${ctx}`);
+      expect(
+        final.body.equals(refFinal!.body),
+        `forwarded body ${JSON.stringify(final.body.toString('latin1'))} for the backend's ${JSON.stringify(refFinal!.body.toString('latin1'))} ${ctx}`,
+      );
       expect(ref.messages.indexOf(refFinal!) === ref.messages.findIndex((m) => !m.interim), `forwarded a later message as the answer ${ctx}`);
     }
   } else {
@@ -216,12 +235,18 @@ export async function checkResponseCase(lb: FuzzBalancer, backend: FuzzBackend, 
     expect(refHead !== undefined, `forwarded a head the strict parser did not read: ${got} ${ctx}`);
     const diff = sameHead(partial!, refHead!);
     expect(diff === null, `forwarded head differs from the backend's: ${diff} (backend ${showMessage(refHead!)}) ${ctx}`);
-    expect(refHead!.body.subarray(0, partial!.body.length).equals(partial!.body), `forwarded body prefix ${JSON.stringify(partial!.body.toString('latin1'))} is not the backend's ${ctx}`);
+    expect(
+      refHead!.body.subarray(0, partial!.body.length).equals(partial!.body),
+      `forwarded body prefix ${JSON.stringify(partial!.body.toString('latin1'))} is not the backend's ${ctx}`,
+    );
   }
   expect(backend.hits(id) <= 1, `the request reached the backend ${backend.hits(id)} times with retries off ${ctx}`);
 
   const probe = await probeStatus(lb.port, '/normal');
-  expect(probe.status === 200 && probe.text.endsWith(NORMAL_BODY), `a normal GET afterwards got ${probe.status || 'nothing'}: ${JSON.stringify(probe.text)} ${ctx}`);
+  expect(
+    probe.status === 200 && probe.text.endsWith(NORMAL_BODY),
+    `a normal GET afterwards got ${probe.status || 'nothing'}: ${JSON.stringify(probe.text)} ${ctx}`,
+  );
   const alive = await lb.alive();
   expect(alive.ok, `${alive.why} ${ctx}`);
 }

@@ -66,14 +66,16 @@ export async function startFuzzBalancer(backendUrl: string, timeouts: Record<str
     metricsPort: lb.metricsPort,
     log: () => lb.log(),
     async alive() {
-      if (lb.child.exitCode !== null || lb.child.signalCode !== null) return { ok: false, why: `balancer primary exited (${lb.child.signalCode ?? lb.child.exitCode})` };
+      if (lb.child.exitCode !== null || lb.child.signalCode !== null)
+        return { ok: false, why: `balancer primary exited (${lb.child.signalCode ?? lb.child.exitCode})` };
       const m = await scrape(lb.metricsPort);
       const restarts = m.get(MetricName.workerRestarts);
       if (restarts > restartsSeen) {
         restartsSeen = restarts;
         // Let the restarted worker listen before the next case, so that case is judged on its own.
         const t0 = Date.now();
-        while (Date.now() - t0 < 10_000 && (await probeStatus(lb.port, '/normal').catch(() => ({ status: 0 }))).status !== 200) await new Promise((r) => setTimeout(r, 100));
+        while (Date.now() - t0 < 10_000 && (await probeStatus(lb.port, '/normal').catch(() => ({ status: 0 }))).status !== 200)
+          await new Promise((r) => setTimeout(r, 100));
         return { ok: false, why: `a worker died (worker restarts now ${restarts})` };
       }
       return { ok: true, why: '' };
@@ -213,13 +215,18 @@ export interface FuzzRunReport {
  * Runs `property` over `arbitrary` with a fixed seed until `timeLimitMs`
  * passes (not a failure) or a case fails (then fast-check shrinks it).
  */
-export async function runFuzz<T>(name: string, arbitrary: fc.Arbitrary<T>, property: (value: T) => Promise<void>, opts: FuzzRunOptions): Promise<FuzzRunReport> {
+export async function runFuzz<T>(
+  name: string,
+  arbitrary: fc.Arbitrary<T>,
+  property: (value: T) => Promise<void>,
+  opts: FuzzRunOptions,
+): Promise<FuzzRunReport> {
   const details = await fc.check(fc.asyncProperty(arbitrary, property), {
     seed: opts.seed,
     numRuns: opts.maxRuns ?? 1_000_000,
     interruptAfterTimeLimit: opts.timeLimitMs,
     markInterruptAsFailure: false,
-    endOnFailure: process.env.FUZZ_NO_SHRINK === "1",
+    endOnFailure: process.env.FUZZ_NO_SHRINK === '1',
   });
   const failed = details.failed;
   const why = details.errorInstance instanceof Error ? details.errorInstance.message : JSON.stringify(details.errorInstance);

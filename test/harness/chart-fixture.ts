@@ -25,8 +25,18 @@ function withTarget(s: ScenarioResult, target: string): ScenarioResult {
 }
 
 function latConn(target: string, slowdown: number): ScenarioResult {
-  const levels = [100, 500, 1000].map((c, i) => ({ connections: c, p99Us: (2000 + 1000 * i) * slowdown, p50Us: 400 * slowdown, maxConnections: c, capacityRps: 12000 - 1000 * i, directP99Us: 1500 + 500 * i }));
-  return withTarget(fixtureScenario({ name: 'lat_conn', details: { rate: 1000, levels }, metrics: { p99_ms_c1000: itemAt(levels, 2, 'the c1000 level').p99Us / 1000 } }), target);
+  const levels = [100, 500, 1000].map((c, i) => ({
+    connections: c,
+    p99Us: (2000 + 1000 * i) * slowdown,
+    p50Us: 400 * slowdown,
+    maxConnections: c,
+    capacityRps: 12000 - 1000 * i,
+    directP99Us: 1500 + 500 * i,
+  }));
+  return withTarget(
+    fixtureScenario({ name: 'lat_conn', details: { rate: 1000, levels }, metrics: { p99_ms_c1000: itemAt(levels, 2, 'the c1000 level').p99Us / 1000 } }),
+    target,
+  );
 }
 
 function spectrum(scale: number): { percentile: number; valueUs: number }[] {
@@ -36,10 +46,23 @@ function spectrum(scale: number): { percentile: number; valueUs: number }[] {
 
 /** The chart fixture run. */
 export function chartFixtureRun(): RunResult {
-  const timeline = Array.from({ length: FIXTURE_COUNTS.timeline }, (_, i) => ({ tMs: i * 100, requests: i === 20 ? 80 : 100, errors: i === 20 ? 20 : 0, p99Us: i === 20 ? 50_000 : 2000 + i, events: [] }));
+  const timeline = Array.from({ length: FIXTURE_COUNTS.timeline }, (_, i) => ({
+    tMs: i * 100,
+    requests: i === 20 ? 80 : 100,
+    errors: i === 20 ? 20 : 0,
+    p99Us: i === 20 ? 50_000 : 2000 + i,
+    events: [],
+  }));
   const failover = fixtureScenario({
     name: 'failover',
-    details: { victim: 'backend-8002', events: [{ tMs: 1000, label: 'kill backend-8002' }, { tMs: 3500, label: 'restart backend-8002' }], timeline },
+    details: {
+      victim: 'backend-8002',
+      events: [
+        { tMs: 1000, label: 'kill backend-8002' },
+        { tMs: 3500, label: 'restart backend-8002' },
+      ],
+      timeline,
+    },
     metrics: { detection_ms: 24 },
   });
   const shares = (observed: number[]): { name: string; weight: number; expectedShare: number; observedShare: number }[] =>
@@ -50,12 +73,23 @@ export function chartFixtureRun(): RunResult {
     ].map((b, i) => ({ ...b, observedShare: itemAt(observed, i, `the observed share of ${b.name}`) }));
   const distribution = fixtureScenario({
     name: 'distribution',
-    details: { algorithms: [{ algorithm: 'weighted_round_robin', backends: shares([0.5, 0.3, 0.2]) }, { algorithm: 'random', backends: shares([0.49, 0.31, 0.2]) }] },
+    details: {
+      algorithms: [
+        { algorithm: 'weighted_round_robin', backends: shares([0.5, 0.3, 0.2]) },
+        { algorithm: 'random', backends: shares([0.49, 0.31, 0.2]) },
+      ],
+    },
   });
   const phases = ['idle', 'c100', 'c1000'];
   const memory = fixtureScenario({
     name: 'memory_profile',
-    details: { rssSamples: Array.from({ length: FIXTURE_COUNTS.rssSamples }, (_, i) => ({ atMs: 1_000_000 + i * 500, phase: phases[Math.floor(i / 10)], rssBytes: (200 + i) * 1024 * 1024 })) },
+    details: {
+      rssSamples: Array.from({ length: FIXTURE_COUNTS.rssSamples }, (_, i) => ({
+        atMs: 1_000_000 + i * 500,
+        phase: phases[Math.floor(i / 10)],
+        rssBytes: (200 + i) * 1024 * 1024,
+      })),
+    },
     metrics: { rss_idle_mb: 200, rss_mb_c100: 210, rss_mb_c1000: 229 },
   });
   const percentiles = fixtureScenario({ name: 'latency_percentiles', details: { spectrum: { lb: spectrum(1), direct: spectrum(0.5) } } });
@@ -65,14 +99,37 @@ export function chartFixtureRun(): RunResult {
     label,
     capacityRps: 10000 * k,
     kneeRps: 8000 * k,
-    points: [0.1, 0.3, 0.5, 0.7, 0.9].map((fraction) => ({ fraction, offeredRps: 10000 * k * fraction, achievedRps: 10000 * k * fraction, p50Ms: 0.3, p99Ms: 1 + 10 * fraction ** 4 / k, p999Ms: 2, errors: 0 })),
+    points: [0.1, 0.3, 0.5, 0.7, 0.9].map((fraction) => ({
+      fraction,
+      offeredRps: 10000 * k * fraction,
+      achievedRps: 10000 * k * fraction,
+      p50Ms: 0.3,
+      p99Ms: 1 + (10 * fraction ** 4) / k,
+      p999Ms: 2,
+      errors: 0,
+    })),
   });
-  const repeats = Array.from({ length: FIXTURE_COUNTS.curveRepeats }, (_, r) => ({ loads: [], lines: [], metrics: { knee_rps: 8000 + r }, details: { curves: [curve('direct', 2), curve('lbbench', 1 + r / 10)], kneeP99TargetMs: 10 } }));
+  const repeats = Array.from({ length: FIXTURE_COUNTS.curveRepeats }, (_, r) => ({
+    loads: [],
+    lines: [],
+    metrics: { knee_rps: 8000 + r },
+    details: { curves: [curve('direct', 2), curve('lbbench', 1 + r / 10)], kneeP99TargetMs: 10 },
+  }));
   const latencyCurve = {
     ...fixtureScenario({ name: 'latency_curve', metrics: { knee_rps: 8001 }, details: repeats[1]?.details }),
     repeats,
     samples: { knee_rps: [8000, 8001, 8002] },
   } as ScenarioResult;
-  const scenarios = [latConn('lbbench', 1), latConn('nginx', 0.8), percentiles, failover, distribution, memory, throughput('lbbench', 1.2), throughput('nginx', 1.6), latencyCurve];
+  const scenarios = [
+    latConn('lbbench', 1),
+    latConn('nginx', 0.8),
+    percentiles,
+    failover,
+    distribution,
+    memory,
+    throughput('lbbench', 1.2),
+    throughput('nginx', 1.6),
+    latencyCurve,
+  ];
   return fixtureRun({ scenarios, summary: [], interrupted: false, exitCode: 0, runId: 'chart-fixture' });
 }

@@ -41,7 +41,12 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
   const { chromium } = await import('playwright-core');
   const userDataDir = mkdtempSync(path.join(tmpdir(), 'lbbench-chromium-'));
   try {
-    const context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: ARGS, viewport: { width: 1500, height: 1000 } });
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1500, height: 1000 },
+    });
     return {
       context,
       async close() {

@@ -7,9 +7,15 @@ import { mannWhitneyCdf, mannWhitneyCounts, shiftInterval } from '../../harness/
 test('Mann-Whitney U null distribution: exact counts and tails', () => {
   assert.deepEqual(mannWhitneyCounts(2, 2), [1, 1, 2, 1, 1]);
   const c33 = mannWhitneyCounts(3, 3);
-  assert.equal(c33.reduce((s, x) => s + x, 0), 20);
+  assert.equal(
+    c33.reduce((s, x) => s + x, 0),
+    20,
+  );
   assert.deepEqual(c33, [1, 1, 2, 3, 3, 3, 3, 2, 1, 1]);
-  assert.equal(mannWhitneyCounts(5, 5).reduce((s, x) => s + x, 0), 252);
+  assert.equal(
+    mannWhitneyCounts(5, 5).reduce((s, x) => s + x, 0),
+    252,
+  );
   // Tables: P(U <= 2) for n = m = 5 is 4/252; n = 4, m = 6: P(U <= 1) = 2/210.
   assert.ok(Math.abs(mannWhitneyCdf(5, 5, 2) - 4 / 252) < 1e-12);
   assert.ok(Math.abs(mannWhitneyCdf(4, 6, 1) - 2 / 210) < 1e-12);
@@ -30,7 +36,11 @@ test('shiftInterval: Hodges-Lehmann estimate, exact coverage, too few repeats', 
   assert.equal(shiftInterval([], [1], 0.9), undefined);
   // Large samples use the normal approximation and still bracket the shift.
   const big = Array.from({ length: 40 }, (_, i) => i);
-  const shifted = shiftInterval(big, big.map((v) => v + 5), 0.95)!;
+  const shifted = shiftInterval(
+    big,
+    big.map((v) => v + 5),
+    0.95,
+  )!;
   assert.ok(shifted.low < 5 && shifted.high > 5 && shifted.estimate === 5);
 });
 

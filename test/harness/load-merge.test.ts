@@ -7,7 +7,7 @@ import { mergeLoadResults } from '../../harness/result/load-merge.js';
 /** Seeded LCG, so the samples are the same every run. */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function part(values: number[], startedAtMs: number, over: Partial<LoadResult> = {}): LoadResult {
@@ -46,7 +46,10 @@ test('merge: counters are the sum of the parts, percentiles those of one histogr
   const rand = lcg(42);
   const a = Array.from({ length: 2000 }, () => 200 + rand() * 800);
   const b = Array.from({ length: 3000 }, () => 300 + rand() ** 4 * 50_000);
-  const merged = mergeLoadResults([part(a, 1_000_000), part(b, 1_000_000 + 1000, { spec: { url: 'http://127.0.0.1:1/echo', method: 'GET', connections: 5, durationMs: 2000, rate: 150, processes: 2 } })]);
+  const merged = mergeLoadResults([
+    part(a, 1_000_000),
+    part(b, 1_000_000 + 1000, { spec: { url: 'http://127.0.0.1:1/echo', method: 'GET', connections: 5, durationMs: 2000, rate: 150, processes: 2 } }),
+  ]);
   const all = createLatencyHistogram();
   for (const v of [...a, ...b]) recordUs(all, v);
   const single = summarizeHistogram(all);
@@ -86,7 +89,10 @@ test('merge: mixed load models or series intervals do not add up', () => {
   assert.throws(() => mergeLoadResults([part([1], 0), part([1], 0, { loadModel: 'closed' })]), /mix load models/);
   assert.throws(() => mergeLoadResults([part([1], 0), part([1], 0, { seriesIntervalMs: 500 })]), /different series intervals/);
   assert.throws(() => mergeLoadResults([]), /at least one/);
-  const sat = mergeLoadResults([part([1], 0), part([1], 0, { generator: { processes: 1, cpuPercent: 99, maxProcessCpuPercent: 99, saturated: true, saturatedReason: 'cpu' } })]);
+  const sat = mergeLoadResults([
+    part([1], 0),
+    part([1], 0, { generator: { processes: 1, cpuPercent: 99, maxProcessCpuPercent: 99, saturated: true, saturatedReason: 'cpu' } }),
+  ]);
   assert.equal(sat.generator.saturated, true);
   assert.equal(sat.generator.saturatedReason, 'part 1: cpu');
 });

@@ -50,7 +50,11 @@ test('HTML report in Chromium: no errors, no fetch, every chart drawn with the f
   const run = chartFixtureRun();
   const { page, errors, requests } = await open(chromium!.context, run, 'charts');
   assert.deepEqual(errors, []);
-  assert.deepEqual(requests.filter((u) => !u.startsWith('file:')), [], 'the report fetches nothing');
+  assert.deepEqual(
+    requests.filter((u) => !u.startsWith('file:')),
+    [],
+    'the report fetches nothing',
+  );
   assert.equal(requests.length, 1, 'only the file itself is loaded');
 
   const charts = buildCharts(run);
@@ -78,7 +82,9 @@ test('HTML report in Chromium: no errors, no fetch, every chart drawn with the f
 
   // Points sit inside their plot area, higher values higher up.
   // No DOM lib in this project: the one member used, typed here.
-  const ys = await page.locator('#lat-conn-latency .pt[data-series="0"]').evaluateAll((els: { getAttribute(name: string): string | null }[]) => els.map((e) => Number(e.getAttribute('cy'))));
+  const ys = await page
+    .locator('#lat-conn-latency .pt[data-series="0"]')
+    .evaluateAll((els: { getAttribute(name: string): string | null }[]) => els.map((e) => Number(e.getAttribute('cy'))));
   assert.ok(itemAt(ys, 0, 'ys[0]') > itemAt(ys, 1, 'ys[1]') && itemAt(ys, 1, 'ys[1]') > itemAt(ys, 2, 'ys[2]'), `p99 rises with connections: ${ys.join(', ')}`);
 
   // Hover shows the value with its unit.

@@ -42,18 +42,30 @@ test('buildCharts: one chart per figure, in scenario order, unique ids', () => {
 
 test('targets are lines side by side, the direct baseline once', () => {
   const lat = byId('lat-conn-latency');
-  assert.deepEqual(lat.series.map((s) => s.name), ['lbbench p99', 'lbbench p50', 'nginx p99', 'nginx p50', 'direct p99']);
+  assert.deepEqual(
+    lat.series.map((s) => s.name),
+    ['lbbench p99', 'lbbench p50', 'nginx p99', 'nginx p50', 'direct p99'],
+  );
   for (const s of lat.series) assert.equal(s.points.length, FIXTURE_COUNTS.levels);
-  assert.deepEqual(lat.series[0]?.points.map((p) => p.y), [2, 3, 4]);
+  assert.deepEqual(
+    lat.series[0]?.points.map((p) => p.y),
+    [2, 3, 4],
+  );
   assert.deepEqual(lat.y, { label: 'latency', unit: 'ms' });
   const tp = byId('throughput-gbps');
   assert.deepEqual(tp.x.categories, ['lbbench', 'nginx', 'direct']);
-  assert.deepEqual(tp.series[0]?.points.map((p) => p.y), [1.2, 1.6, 4.2]);
+  assert.deepEqual(
+    tp.series[0]?.points.map((p) => p.y),
+    [1.2, 1.6, 4.2],
+  );
 });
 
 test('repeats each get their own line; the direct curve too', () => {
   const curve = byId('latency-curve-curve');
-  assert.deepEqual(curve.series.map((s) => s.name), ['direct #1 p99', 'lbbench #1 p99', 'direct #2 p99', 'lbbench #2 p99', 'direct #3 p99', 'lbbench #3 p99']);
+  assert.deepEqual(
+    curve.series.map((s) => s.name),
+    ['direct #1 p99', 'lbbench #1 p99', 'direct #2 p99', 'lbbench #2 p99', 'direct #3 p99', 'lbbench #3 p99'],
+  );
   assert.equal(curve.markers.length, 6, 'a knee per curve');
   for (const s of curve.series) assert.equal(s.points.length, FIXTURE_COUNTS.curvePoints);
 });
@@ -61,8 +73,17 @@ test('repeats each get their own line; the direct curve too', () => {
 test('failover: per-100 ms series with the kill and restart as markers', () => {
   const f = byId('failover-requests');
   assert.equal(f.title, 'Requests and errors per 100 ms');
-  assert.deepEqual(f.markers, [{ x: 1, label: 'kill backend-8002' }, { x: 3.5, label: 'restart backend-8002' }]);
-  assert.deepEqual(f.series.map((s) => [s.name, s.kind, s.points.length]), [['lbbench requests', 'line', 50], ['lbbench errors', 'bar', 50]]);
+  assert.deepEqual(f.markers, [
+    { x: 1, label: 'kill backend-8002' },
+    { x: 3.5, label: 'restart backend-8002' },
+  ]);
+  assert.deepEqual(
+    f.series.map((s) => [s.name, s.kind, s.points.length]),
+    [
+      ['lbbench requests', 'line', 50],
+      ['lbbench errors', 'bar', 50],
+    ],
+  );
   assert.equal(byId('failover-p99').series[0]?.points.find((p) => p.x === 2)!.y, 50);
 });
 
@@ -76,7 +97,10 @@ test('schema-1 results without chart data still render, with no charts', () => {
 test('Mermaid: xychart blocks with categories, all values, a legend and the event table', () => {
   const md = renderMermaidChart(byId('lat-conn-latency'))!;
   assert.match(md, /^```mermaid\n---\nconfig:\n/);
-  assert.match(md, /\nxychart-beta\n {2}title "Latency against connections \(open loop\)"\n {2}x-axis "connections" \["100", "500", "1000"\]\n {2}y-axis "latency \(ms\)" 0 --> [\d.]+\n/);
+  assert.match(
+    md,
+    /\nxychart-beta\n {2}title "Latency against connections \(open loop\)"\n {2}x-axis "connections" \["100", "500", "1000"\]\n {2}y-axis "latency \(ms\)" 0 --> [\d.]+\n/,
+  );
   assert.equal(md.match(/^ {2}line \[/gm)?.length, 5);
   assert.match(md, /^ {2}line \[2, 3, 4\]$/m);
   assert.match(md, /_blue line: lbbench p99 · orange line: lbbench p50 · green line: nginx p99/);
@@ -98,7 +122,13 @@ test('Mermaid: xychart blocks with categories, all values, a legend and the even
 });
 
 test('Mermaid: long series are merged into at most MAX_POINTS even cells', () => {
-  const long = { ...byId('failover-p99'), series: [{ name: 'p99', kind: 'line' as const, reduce: 'max' as const, points: Array.from({ length: 400 }, (_, i) => ({ x: i / 10, y: i === 123 ? 99 : 1 })) }], markers: [] };
+  const long = {
+    ...byId('failover-p99'),
+    series: [
+      { name: 'p99', kind: 'line' as const, reduce: 'max' as const, points: Array.from({ length: 400 }, (_, i) => ({ x: i / 10, y: i === 123 ? 99 : 1 })) },
+    ],
+    markers: [],
+  };
   const md = renderMermaidChart(long)!;
   const line = /^ {2}line \[(.*)\]$/m.exec(md);
   assert.ok(line, 'a line series in the chart');
@@ -126,7 +156,10 @@ test('HTML: self-contained (no external resource), every chart, escaped text', (
   assert.match(html, /^<!DOCTYPE html>/);
   assert.doesNotMatch(html, /<(?:script|img|iframe)[^>]+src=|<link\b|@import|url\(/i);
   const urls = html.match(/https?:\/\/[^\s"'<)]+/g) ?? [];
-  assert.deepEqual([...new Set(urls)].filter((u) => u !== 'http://www.w3.org/2000/svg' && !u.startsWith('http://127.0.0.1')), []);
+  assert.deepEqual(
+    [...new Set(urls)].filter((u) => u !== 'http://www.w3.org/2000/svg' && !u.startsWith('http://127.0.0.1')),
+    [],
+  );
   for (const c of charts) assert.ok(html.includes(`<figure class="chart" id="${c.id}"`), c.id);
   // Targets side by side: one column per target in the lat_conn section.
   const latSection = html.slice(html.indexOf('id="scenario-lat_conn"'), html.indexOf('id="scenario-latency_percentiles"'));

@@ -20,7 +20,19 @@ export function fixtureLoad(overrides: Partial<LoadResult> = {}): LoadResult {
     achievedRate: 5000,
     errors: { timeout: 3 },
     statusCounts: { '200': 49_997 },
-    latency: { count: 50_000, minUs: 90, meanUs: 800, stdevUs: 300, p50Us: 700, p75Us: 900, p90Us: 1200, p99Us: 12_500, p999Us: 30_000, p9999Us: 40_000, maxUs: 45_000 },
+    latency: {
+      count: 50_000,
+      minUs: 90,
+      meanUs: 800,
+      stdevUs: 300,
+      p50Us: 700,
+      p75Us: 900,
+      p90Us: 1200,
+      p99Us: 12_500,
+      p999Us: 30_000,
+      p9999Us: 40_000,
+      maxUs: 45_000,
+    },
     histogram: '',
     seriesIntervalMs: 1000,
     series: [],
@@ -69,14 +81,28 @@ export function fixtureRun(overrides: Partial<RunResult> = {}): RunResult {
       verdict('distribution', 'extra check', 'other_metric < 1', 0.5, 'PASS'),
       verdict('distribution', 'distribution deviation', 'deviation_pct < 5', 1.5, 'EXCELLENT', 'deviation_pct < 2'),
     ],
-    tables: [{ title: 'Shares', columns: ['backend', 'share'], rows: [['backend-8001 | primary', 0.5], ['backend-8002', 0.3]] }],
+    tables: [
+      {
+        title: 'Shares',
+        columns: ['backend', 'share'],
+        rows: [
+          ['backend-8001 | primary', 0.5],
+          ['backend-8002', 0.3],
+        ],
+      },
+    ],
     lines: ['distribution: deviation 1.5% ```'],
     sampling: {
       processes: [
         { atMs: 1, name: 'lb', pid: 100, cpuPercent: 40, rssBytes: 50 * 1024 * 1024 },
         { atMs: 2, name: 'lb', pid: 100, cpuPercent: 60, rssBytes: 60 * 1024 * 1024 },
       ],
-      gauges: { 'lb_backend_health{backend="backend-8002"}': [{ atMs: 1, value: 1 }, { atMs: 2, value: 0 }] },
+      gauges: {
+        'lb_backend_health{backend="backend-8002"}': [
+          { atMs: 1, value: 1 },
+          { atMs: 2, value: 0 },
+        ],
+      },
     },
   });
   const latConn = fixtureScenario({

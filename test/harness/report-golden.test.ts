@@ -107,7 +107,9 @@ for (const input of INPUTS) {
 
   test(`golden ${input.name}: the load table of every load`, () => {
     const run = JSON.parse(readFileSync(input.file, 'utf8')) as RunResult;
-    const tables = run.scenarios.flatMap((s) => s.loads.map((l) => `## ${s.name}${s.target ? ` on ${s.target}` : ''}: ${l.label}\n${renderLoadTable(l.result, false)}`));
+    const tables = run.scenarios.flatMap((s) =>
+      s.loads.map((l) => `## ${s.name}${s.target ? ` on ${s.target}` : ''}: ${l.label}\n${renderLoadTable(l.result, false)}`),
+    );
     assert.ok(tables.length > 0);
     assertGolden(`${input.name}.loads.txt`, tables.join('\n'));
   });

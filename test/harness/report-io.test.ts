@@ -57,8 +57,16 @@ test('readRunResult: missing or malformed files are InputErrors naming the file'
     [write('v3.json', JSON.stringify({ ...valid, schemaVersion: 3 })), '', /schemaVersion: expected 1 or 2, got number 3/],
     [write('no-version.json', JSON.stringify({ runId: 'x' })), '', /schemaVersion: expected 1 or 2, got nothing/],
     [write('bad-scenarios.json', JSON.stringify({ ...valid, scenarios: {} })), '', /scenarios: expected an array/],
-    [write('bad-scenario.json', JSON.stringify({ ...valid, scenarios: [{ ...valid.scenarios[0], verdicts: null }] })), '', /scenarios\[0\]\.verdicts: expected an array, got null/],
-    [write('bad-env.json', JSON.stringify({ ...valid, environment: 'x', runId: 5 })), '', /runId: expected a string, got number 5[\s\S]*environment: expected an object/],
+    [
+      write('bad-scenario.json', JSON.stringify({ ...valid, scenarios: [{ ...valid.scenarios[0], verdicts: null }] })),
+      '',
+      /scenarios\[0\]\.verdicts: expected an array, got null/,
+    ],
+    [
+      write('bad-env.json', JSON.stringify({ ...valid, environment: 'x', runId: 5 })),
+      '',
+      /runId: expected a string, got number 5[\s\S]*environment: expected an object/,
+    ],
   ];
   for (const [file, , pattern] of cases) {
     assert.throws(

@@ -16,7 +16,10 @@ test('buildSummary: the guide five first in guide order (by metric), then the re
   const scenarios = [
     fixtureScenario({ name: 'a', verdicts: [v('a', 'extra 1'), v('a', 'active connections', 'PASS', 'connections_served'), v('a', 'extra 2')] }),
     fixtureScenario({ name: 'b', verdicts: [v('b', 'distribution deviation', 'PASS', 'deviation_pct'), v('b', 'throughput', 'PASS', 'throughput_ratio')] }),
-    fixtureScenario({ name: 'c', verdicts: [v('c', 'extra 3'), v('c', 'failover detection', 'PASS', 'detection_ms'), v('c', 'p99 at 1K connections', 'PASS', 'p99_ms_c1000')] }),
+    fixtureScenario({
+      name: 'c',
+      verdicts: [v('c', 'extra 3'), v('c', 'failover detection', 'PASS', 'detection_ms'), v('c', 'p99 at 1K connections', 'PASS', 'p99_ms_c1000')],
+    }),
   ];
   assert.deepEqual(
     buildSummary(scenarios).map((x) => x.name),
@@ -26,9 +29,7 @@ test('buildSummary: the guide five first in guide order (by metric), then the re
 });
 
 test('buildSummary: a renamed guide threshold stays in the headline; a guide name on another metric does not', () => {
-  const scenarios = [
-    fixtureScenario({ name: 'a', verdicts: [v('a', 'throughput'), v('a', 'p99 @ 1000 conns', 'FAIL', 'p99_ms_c1000')] }),
-  ];
+  const scenarios = [fixtureScenario({ name: 'a', verdicts: [v('a', 'throughput'), v('a', 'p99 @ 1000 conns', 'FAIL', 'p99_ms_c1000')] })];
   assert.deepEqual(
     buildSummary(scenarios).map((x) => x.name),
     ['p99 @ 1000 conns', 'throughput'],
@@ -137,13 +138,40 @@ test('renderSummaryTerminal: columns, values, colour only when asked', () => {
   const plain = renderSummaryTerminal(run.summary, { color: false });
   assert.doesNotMatch(plain, ANSI);
   const header = plain.split('\n').find((l) => l.includes('metric'))!;
-  assert.deepEqual(header.split('│').map((c) => c.trim()).filter(Boolean), ['metric', 'target', 'excellent', 'measured', 'verdict']);
-  const rows = plain.split('\n').filter((l) => l.startsWith('│')).slice(1);
-  assert.deepEqual(rows.map((l) => l.split('│')[1]?.trim()), ['p99 at 1K connections', 'throughput', 'distribution deviation', 'extra check']);
+  assert.deepEqual(
+    header
+      .split('│')
+      .map((c) => c.trim())
+      .filter(Boolean),
+    ['metric', 'target', 'excellent', 'measured', 'verdict'],
+  );
+  const rows = plain
+    .split('\n')
+    .filter((l) => l.startsWith('│'))
+    .slice(1);
+  assert.deepEqual(
+    rows.map((l) => l.split('│')[1]?.trim()),
+    ['p99 at 1K connections', 'throughput', 'distribution deviation', 'extra check'],
+  );
   // Compact by default: the expressions without their metric key; --wide keeps them whole.
-  assert.deepEqual(rows[0]?.split('│').map((c) => c.trim()).filter(Boolean), ['p99 at 1K connections', '< 20', '< 10', '12.5', 'PASS']);
-  const wideRows = renderSummaryTerminal(run.summary, { color: false, wide: true }).split('\n').filter((l) => l.startsWith('│')).slice(1);
-  assert.deepEqual(wideRows[0]?.split('│').map((c) => c.trim()).filter(Boolean), ['p99 at 1K connections', 'p99_ms_c1000 < 20', 'p99_ms_c1000 < 10', '12.5', 'PASS']);
+  assert.deepEqual(
+    rows[0]
+      ?.split('│')
+      .map((c) => c.trim())
+      .filter(Boolean),
+    ['p99 at 1K connections', '< 20', '< 10', '12.5', 'PASS'],
+  );
+  const wideRows = renderSummaryTerminal(run.summary, { color: false, wide: true })
+    .split('\n')
+    .filter((l) => l.startsWith('│'))
+    .slice(1);
+  assert.deepEqual(
+    wideRows[0]
+      ?.split('│')
+      .map((c) => c.trim())
+      .filter(Boolean),
+    ['p99 at 1K connections', 'p99_ms_c1000 < 20', 'p99_ms_c1000 < 10', '12.5', 'PASS'],
+  );
   assert.match(renderSummaryTerminal(run.summary, { color: true }), /\u001b\[32mPASS\u001b\[0m/);
   assert.match(renderSummaryTerminal([v('s', 'x', 'FAIL')], { color: true }), /\u001b\[31mFAIL\u001b\[0m/);
 });
@@ -173,7 +201,14 @@ test('renderScenarioTerminal: title, status, reasons, loads, processes, verdicts
 });
 
 test('renderTable and renderServiceTable', () => {
-  const t = renderTable({ title: 'T', columns: ['a', 'b'], rows: [['x', 1.2345], ['y', 2]] });
+  const t = renderTable({
+    title: 'T',
+    columns: ['a', 'b'],
+    rows: [
+      ['x', 1.2345],
+      ['y', 2],
+    ],
+  });
   assert.match(t, /^T\n┌/);
   assert.match(t, /│ x +│ 1\.23 +│/);
   const s = renderServiceTable([{ name: 'backend-8001', role: 'backend', pid: 1234, url: 'http://127.0.0.1:8001' }]);

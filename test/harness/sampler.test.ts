@@ -63,14 +63,20 @@ test('scrapeMetrics parses a real /metrics', async () => {
   const snap = await scrapeMetrics(`${baseUrl}/metrics`);
   assert.ok(snap.atMs > 0);
   const health = snap.samples.filter((s) => s.name === 'lb_backend_health');
-  assert.deepEqual(health.map((s) => [s.labels['backend'], s.value]), [
-    ['backend-8001', 1],
-    ['backend-8002', 0],
-  ]);
+  assert.deepEqual(
+    health.map((s) => [s.labels['backend'], s.value]),
+    [
+      ['backend-8001', 1],
+      ['backend-8002', 0],
+    ],
+  );
 });
 
 test('scrapeMetrics: non-2xx, refused, aborted and silent endpoints reject with ScrapeError', async () => {
-  await assert.rejects(scrapeMetrics(`${baseUrl}/other`), (e: unknown) => e instanceof ScrapeError && /HTTP 500/.test(e.message) && e.code === 'LBB_ERR_SCRAPE_FAILED');
+  await assert.rejects(
+    scrapeMetrics(`${baseUrl}/other`),
+    (e: unknown) => e instanceof ScrapeError && /HTTP 500/.test(e.message) && e.code === 'LBB_ERR_SCRAPE_FAILED',
+  );
   // A port that was just free: nothing listens on it.
   const probe = http.createServer().listen(0, '127.0.0.1');
   await once(probe, 'listening');
@@ -143,7 +149,10 @@ test('startSampling records CPU and RSS of real processes and the listed gauges'
     assert.ok(Number.isFinite(s.cpuPercent) && s.cpuPercent >= 0);
   }
   assert.ok(Math.max(...busySamples.map((s) => s.cpuPercent)) > 0, 'a spinning child shows CPU');
-  assert.ok(data.processes.some((p) => p.name === 'late' && p.pid === late.pid), 'a process listed later is sampled');
+  assert.ok(
+    data.processes.some((p) => p.name === 'late' && p.pid === late.pid),
+    'a process listed later is sampled',
+  );
 
   assert.deepEqual(Object.keys(data.gauges).sort(), [
     'lb_active_connections',

@@ -66,7 +66,10 @@ describe('startServices with the fixture topology (ports 0)', () => {
     await services.killBackend('backend-b');
     assert.equal(alive(before.pid), false);
     assert.equal(await probeHttp(`${url}/health`, 300), undefined);
-    assert.equal(services.list().some((s) => s.name === 'backend-b'), false);
+    assert.equal(
+      services.list().some((s) => s.name === 'backend-b'),
+      false,
+    );
     await services.restartBackend('backend-b');
     assert.equal(services.backends.get('backend-b'), url);
     assert.equal(await probeHttp(`${url}/health`), 200);
@@ -175,4 +178,3 @@ describe('start failures', () => {
 function childPids(): number[] {
   return listChildren(process.pid).filter(alive);
 }
-

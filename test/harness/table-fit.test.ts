@@ -36,10 +36,15 @@ test('fitTable: many columns fold into blocks that each repeat the key column', 
   for (const b of blocks) {
     assert.equal(b.columns[0], 'KEY');
     assert.equal(itemAt(b.rows, 0, 'the first row')[0], 'row-a');
-    assert.ok(boxedWidth(b.columns.map((c, i) => Math.max(c.length, itemAt(itemAt(b.rows, 0, 'the first row'), i, `cell ${i} of the first row`).length))) <= 80);
+    assert.ok(
+      boxedWidth(b.columns.map((c, i) => Math.max(c.length, itemAt(itemAt(b.rows, 0, 'the first row'), i, `cell ${i} of the first row`).length))) <= 80,
+    );
   }
   // Every column appears exactly once beyond the key.
-  assert.deepEqual(blocks.flatMap((b) => b.columns.slice(1)), columns.slice(1));
+  assert.deepEqual(
+    blocks.flatMap((b) => b.columns.slice(1)),
+    columns.slice(1),
+  );
 });
 
 test('wrapText breaks at words within the width', () => {

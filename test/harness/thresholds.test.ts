@@ -102,8 +102,13 @@ test('judge: with repeats, NOISY when the IQR straddles the target, else judged 
     if (c.want === 'NOISY') assert.match(v!.reason!, new RegExp(`middle half of 5 repeats \\(${c.q1}\\.\\.${c.q3}\\)`));
   }
   // One sample is no spread; == straddles when the value lies inside.
-  assert.equal(judgeScenario('s', { metrics: { m: 9 }, stats: { m: { n: 1, median: 9, min: 9, max: 9, q1: 9, q3: 9, iqr: 0, cv: 0 } } }, t).verdicts[0]?.verdict, 'PASS');
-  const eq = judgeScenario('s', { metrics: { m: 0 }, stats: { m: { n: 3, median: 0, min: 0, max: 2, q1: 0, q3: 1, iqr: 1, cv: 1 } } }, [{ name: 'e', target: 'm == 0' }]);
+  assert.equal(
+    judgeScenario('s', { metrics: { m: 9 }, stats: { m: { n: 1, median: 9, min: 9, max: 9, q1: 9, q3: 9, iqr: 0, cv: 0 } } }, t).verdicts[0]?.verdict,
+    'PASS',
+  );
+  const eq = judgeScenario('s', { metrics: { m: 0 }, stats: { m: { n: 3, median: 0, min: 0, max: 2, q1: 0, q3: 1, iqr: 1, cv: 1 } } }, [
+    { name: 'e', target: 'm == 0' },
+  ]);
   assert.equal(eq.verdicts[0]?.verdict, 'NOISY');
 });
 

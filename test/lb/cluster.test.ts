@@ -223,7 +223,8 @@ describe('bad config', () => {
       assert.ok(err instanceof InputError);
       assert.equal(err.exitCode, 2);
       const paths = err.issues.map((i) => i.path);
-      for (const p of ['lb.surprise', 'lb.backends[0].weight', 'lb.backends[1].url', 'lb.backends[2].url']) assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
+      for (const p of ['lb.surprise', 'lb.backends[0].weight', 'lb.backends[1].url', 'lb.backends[2].url'])
+        assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
       return true;
     });
   });

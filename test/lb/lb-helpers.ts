@@ -158,7 +158,9 @@ export async function spawnBalancer(configPath: string, timeoutMs = 15_000): Pro
   child.stderr.on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   // A timeout is reported below, with the log, after the child is killed.
-  await waitFor(() => /listening on http:\/\/\S+:(\d+) \(metrics http:\/\/\S+:(\d+)/.test(stderr) || child.exitCode !== null, timeoutMs, 25).catch(() => undefined);
+  await waitFor(() => /listening on http:\/\/\S+:(\d+) \(metrics http:\/\/\S+:(\d+)/.test(stderr) || child.exitCode !== null, timeoutMs, 25).catch(
+    () => undefined,
+  );
   const m = /listening on http:\/\/\S+:(\d+) \(metrics http:\/\/\S+:(\d+)/.exec(stderr);
   if (!m) {
     child.kill('SIGKILL');

@@ -14,7 +14,11 @@ import { captureLogs, closedPort, httpRequest, lbConfigFor, scrape, startBackend
 const logs = captureLogs();
 
 /** Starts a balancer and registers its teardown. */
-async function balancerFor(t: { after(fn: () => Promise<void> | void): void }, backends: { name: string; url: string; weight?: number }[], extra: Record<string, unknown> = {}): Promise<RunningBalancer> {
+async function balancerFor(
+  t: { after(fn: () => Promise<void> | void): void },
+  backends: { name: string; url: string; weight?: number }[],
+  extra: Record<string, unknown> = {},
+): Promise<RunningBalancer> {
   const lb = await startBalancer(lbConfigFor(backends, extra));
   t.after(() => lb.close(200));
   return lb;
@@ -70,7 +74,7 @@ describe('forwarding', () => {
     assert.equal(h['x-kept'], 'k');
   });
 
-  it('strips a chunked request body\'s Transfer-Encoding but streams the body', async () => {
+  it("strips a chunked request body's Transfer-Encoding but streams the body", async () => {
     const body = await new Promise<string>((resolve, reject) => {
       const req = http.request({ port: lb.port, host: '127.0.0.1', method: 'POST', path: '/c', agent: false }, (res) => {
         let s = '';
@@ -157,7 +161,10 @@ describe('status mapping and retries', () => {
     assert.equal(m.get(MetricName.backendHealth, { backend: 'x' }), 0);
     assert.equal(m.get(MetricName.errors, { kind: 'no_backend' }), 1);
     assert.equal(m.get(MetricName.retries, { backend: 'x', reason: 'connect' }), 1);
-    assert.ok(logs.some((l) => /x DOWN \(passive: connect ECONNREFUSED\)/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /x DOWN \(passive: connect ECONNREFUSED\)/.test(l)),
+      logs.join('\n'),
+    );
   });
 
   it('504 when the backend does not send headers in time', async (t) => {
@@ -239,7 +246,10 @@ describe('health', () => {
     assert.equal((await scrape(lb.metricsPort)).get(MetricName.backendHealth, { backend: 'a' }), 0);
     const hitsB = b.hits;
     await a.restart();
-    await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.backendHealth, { backend: 'a' }) === 1, 10_000, { stepMs: 25, what: 'backend a back up' });
+    await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.backendHealth, { backend: 'a' }) === 1, 10_000, {
+      stepMs: 25,
+      what: 'backend a back up',
+    });
     assert.ok(b.hits >= hitsB);
     const m = await scrape(lb.metricsPort);
     assert.ok(m.get(MetricName.healthChecks, { backend: 'a', result: 'success' }) >= 2);

@@ -63,7 +63,11 @@ async function rawBackend(reply: (head: string, socket: net.Socket, index: numbe
   return b;
 }
 
-async function withBalancer(t: { after(fn: () => Promise<void> | void): void }, backend: { url: string }, extra: Record<string, unknown> = {}): Promise<RunningBalancer> {
+async function withBalancer(
+  t: { after(fn: () => Promise<void> | void): void },
+  backend: { url: string },
+  extra: Record<string, unknown> = {},
+): Promise<RunningBalancer> {
   const lb = await startBalancer(lbConfigFor([{ name: 'b', url: backend.url }], { retries: { max: 0 }, ...extra }));
   t.after(() => lb.close(200));
   return lb;
@@ -109,7 +113,9 @@ describe('upstream response framing', () => {
   });
 
   it('skips 1xx interim responses and forwards the final one', async (t) => {
-    const b = await rawBackend((_h, s) => s.write('HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfine'));
+    const b = await rawBackend((_h, s) =>
+      s.write('HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfine'),
+    );
     t.after(() => b.close());
     const lb = await withBalancer(t, b);
     const res = await httpRequest(`http://127.0.0.1:${lb.port}/`);

@@ -82,11 +82,42 @@ describe('linearSlope and rssSlopeMbPerMin', () => {
   const cases: { points: { x: number; y: number }[]; slope: number }[] = [
     { points: [], slope: 0 },
     { points: [{ x: 1, y: 1 }], slope: 0 },
-    { points: [{ x: 1, y: 1 }, { x: 1, y: 5 }], slope: 0 },
-    { points: [{ x: 0, y: 0 }, { x: 1, y: 2 }, { x: 2, y: 4 }], slope: 2 },
-    { points: [{ x: 0, y: 10 }, { x: 1, y: 9 }, { x: 2, y: 8 }], slope: -1 },
+    {
+      points: [
+        { x: 1, y: 1 },
+        { x: 1, y: 5 },
+      ],
+      slope: 0,
+    },
+    {
+      points: [
+        { x: 0, y: 0 },
+        { x: 1, y: 2 },
+        { x: 2, y: 4 },
+      ],
+      slope: 2,
+    },
+    {
+      points: [
+        { x: 0, y: 10 },
+        { x: 1, y: 9 },
+        { x: 2, y: 8 },
+      ],
+      slope: -1,
+    },
     // Noise around a flat line: slope 0.
-    { points: [{ x: 0, y: 1 }, { x: 1, y: -1 }, { x: 2, y: 1 }, { x: 3, y: -1 }, { x: 4, y: 1 }, { x: 5, y: -1 }, { x: 6, y: 1 }], slope: 0 },
+    {
+      points: [
+        { x: 0, y: 1 },
+        { x: 1, y: -1 },
+        { x: 2, y: 1 },
+        { x: 3, y: -1 },
+        { x: 4, y: 1 },
+        { x: 5, y: -1 },
+        { x: 6, y: 1 },
+      ],
+      slope: 0,
+    },
   ];
   for (const c of cases) it(`${JSON.stringify(c.points)} -> ${c.slope}`, () => near(linearSlope(c.points), c.slope, 1e-9));
 
@@ -106,18 +137,38 @@ describe('linearSlope and rssSlopeMbPerMin', () => {
 describe('peakGauge (MAX_CONN)', () => {
   const cases: { gauges: Record<string, { atMs: number; value: number }[]>; name: string; peak: number }[] = [
     { gauges: {}, name: 'lb_active_connections', peak: 0 },
-    { gauges: { lb_active_connections: [{ atMs: 1, value: 10 }, { atMs: 2, value: 998 }, { atMs: 3, value: 400 }] }, name: 'lb_active_connections', peak: 998 },
+    {
+      gauges: {
+        lb_active_connections: [
+          { atMs: 1, value: 10 },
+          { atMs: 2, value: 998 },
+          { atMs: 3, value: 400 },
+        ],
+      },
+      name: 'lb_active_connections',
+      peak: 998,
+    },
     // Series with labels are summed per instant.
     {
       gauges: {
-        'lb_active_connections{worker="1"}': [{ atMs: 1, value: 400 }, { atMs: 2, value: 500 }],
-        'lb_active_connections{worker="2"}': [{ atMs: 1, value: 450 }, { atMs: 2, value: 480 }],
+        'lb_active_connections{worker="1"}': [
+          { atMs: 1, value: 400 },
+          { atMs: 2, value: 500 },
+        ],
+        'lb_active_connections{worker="2"}': [
+          { atMs: 1, value: 450 },
+          { atMs: 2, value: 480 },
+        ],
       },
       name: 'lb_active_connections',
       peak: 980,
     },
     // A gauge whose name starts the same is not mixed in.
-    { gauges: { lb_active_connections_total: [{ atMs: 1, value: 5000 }], lb_active_connections: [{ atMs: 1, value: 7 }] }, name: 'lb_active_connections', peak: 7 },
+    {
+      gauges: { lb_active_connections_total: [{ atMs: 1, value: 5000 }], lb_active_connections: [{ atMs: 1, value: 7 }] },
+      name: 'lb_active_connections',
+      peak: 7,
+    },
   ];
   for (const [i, c] of cases.entries()) it(`case ${i}: ${c.peak}`, () => assert.equal(peakGauge({ gauges: c.gauges }, c.name), c.peak));
 
@@ -167,13 +218,18 @@ describe('failover timeline', () => {
 
   it('compacts to the rows near events and errors, with gap markers', () => {
     const compact = compactTimeline(rows, 1);
-    const shown = compact.map((r) => (r === 'gap' ? 'gap' : (r).tMs));
+    const shown = compact.map((r) => (r === 'gap' ? 'gap' : r.tMs));
     assert.deepEqual(shown, [0, 100, 'gap', 900, 1000, 1100, 1200, 'gap', 1800, 1900]);
   });
 
   it('keeps everything when the context covers it, nothing but ends when quiet', () => {
     assert.equal(compactTimeline(rows, 100).length, 20);
-    const quiet = buildTimeline(series.map((b) => ({ ...b, errors: 0 })), start, 100, []);
+    const quiet = buildTimeline(
+      series.map((b) => ({ ...b, errors: 0 })),
+      start,
+      100,
+      [],
+    );
     assert.deepEqual(
       compactTimeline(quiet, 3).map((r) => (r === 'gap' ? 'gap' : r.tMs)),
       [0, 'gap', 1900],
@@ -198,7 +254,8 @@ describe('p99DriftRatio', () => {
   for (const c of cases) {
     it(`${JSON.stringify(c.p99s)} -> ${c.ratio}`, () => assert.equal(p99DriftRatio(c.p99s.map((p, i) => bucket(i * 1000, 10, 0, p))), c.ratio));
   }
-  it('skips intervals without requests', () => assert.equal(p99DriftRatio([bucket(0, 0, 0, 0), bucket(1, 1, 0, 10), bucket(2, 1, 0, 10), bucket(3, 1, 0, 20)]), 2));
+  it('skips intervals without requests', () =>
+    assert.equal(p99DriftRatio([bucket(0, 0, 0, 0), bucket(1, 1, 0, 10), bucket(2, 1, 0, 10), bucket(3, 1, 0, 20)]), 2));
 });
 
 describe('small helpers', () => {
@@ -271,7 +328,13 @@ describe('marginalRssPerConnectionKb', () => {
   const cases: { levels: { connections: number; rssBytes: number }[]; kb: number | undefined }[] = [
     { levels: [], kb: undefined },
     { levels: [{ connections: 100, rssBytes: 1000 * KB }], kb: undefined },
-    { levels: [{ connections: 100, rssBytes: 1000 * KB }, { connections: 100, rssBytes: 2000 * KB }], kb: undefined },
+    {
+      levels: [
+        { connections: 100, rssBytes: 1000 * KB },
+        { connections: 100, rssBytes: 2000 * KB },
+      ],
+      kb: undefined,
+    },
     // 900 more connections cost 18 MB: 20 KB each; the middle level is ignored.
     {
       levels: [

@@ -21,12 +21,35 @@ describe('chaos (real balancer and backends)', () => {
 
   test('runs the whole schedule, accounts for every failure, and leaves the backends up and clean', async () => {
     const ctx = sys.context();
-    const s = chaosKind.settingsSchema.parse({ durationMs: 8000, getRate: 100, postRate: 40, getConnections: 10, postConnections: 5, churnPerSecond: 10, latencySpikeMs: 100, cutRate: 0.2, sampleIntervalMs: 250 });
+    const s = chaosKind.settingsSchema.parse({
+      durationMs: 8000,
+      getRate: 100,
+      postRate: 40,
+      getConnections: 10,
+      postConnections: 5,
+      churnPerSecond: 10,
+      latencySpikeMs: 100,
+      cutRate: 0.2,
+      sampleIntervalMs: 250,
+    });
     const out = await chaosKind.run(ctx, s);
     assert.deepEqual(out.invalidReasons, []);
     const events = (out.details['events'] as { label: string }[]).map((e) => e.label);
-    for (const want of [/^kill backend-b$/, /^restart backend-b$/, /latency 100 ms/, /error rate 0.2/, /cut 0.2 mid-response/, /hang$/, /hang off/, /^kill backend-c$/, /^restart backend-c$/]) {
-      assert.ok(events.some((e) => want.test(e)), `no event ${want} in ${events.join(', ')}`);
+    for (const want of [
+      /^kill backend-b$/,
+      /^restart backend-b$/,
+      /latency 100 ms/,
+      /error rate 0.2/,
+      /cut 0.2 mid-response/,
+      /hang$/,
+      /hang off/,
+      /^kill backend-c$/,
+      /^restart backend-c$/,
+    ]) {
+      assert.ok(
+        events.some((e) => want.test(e)),
+        `no event ${want} in ${events.join(', ')}`,
+      );
     }
     const m = out.metrics;
     const get = (k: string) => valueAt(m, k, `metric ${k}`);
@@ -41,7 +64,11 @@ describe('chaos (real balancer and backends)', () => {
     // Every backend answers again, with no fault left on.
     for (const url of sys.services.backends.values()) {
       const faults = (await (await fetch(`${url}/control`)).json()) as Record<string, unknown>;
-      assert.deepEqual({ hang: faults['hang'], errorRate: faults['errorRate'], closeRate: faults['closeRate'], latencyMs: faults['latencyMs'] }, { hang: false, errorRate: 0, closeRate: 0, latencyMs: 0 }, url);
+      assert.deepEqual(
+        { hang: faults['hang'], errorRate: faults['errorRate'], closeRate: faults['closeRate'], latencyMs: faults['latencyMs'] },
+        { hang: false, errorRate: 0, closeRate: 0, latencyMs: 0 },
+        url,
+      );
     }
   });
 });

@@ -8,7 +8,17 @@ import { valueAt } from '../../common/checked.js';
 
 const THRESHOLD = [{ name: 'active connections', target: 'connections_served >= 40' }];
 /** A small held level: 40 connections through the real balancer, 100 req/s spread over them. */
-const SMALL = { levels: [40], rate: 100, durationMs: 1500, processes: 1, sourceAddresses: 1, lbWorkers: null, clientIdleMs: null, timeoutMs: 5000, sampleIntervalMs: 100 };
+const SMALL = {
+  levels: [40],
+  rate: 100,
+  durationMs: 1500,
+  processes: 1,
+  sourceAddresses: 1,
+  lbWorkers: null,
+  clientIdleMs: null,
+  timeoutMs: 5000,
+  sampleIntervalMs: 100,
+};
 
 describe('connections: held means served (real balancer and backends)', () => {
   let sys: LiveSystem;
@@ -27,7 +37,10 @@ describe('connections: held means served (real balancer and backends)', () => {
     assert.equal(out.metrics['highest_level_served'], 40);
     assert.equal(out.metrics['served_c40'], 1);
     assert.equal(judge('connections', out.metrics, THRESHOLD)[0]?.verdict, 'PASS');
-    assert.ok(ctx.lines.some((l) => /Highest level served: 40/.test(l)), ctx.lines.join('\n'));
+    assert.ok(
+      ctx.lines.some((l) => /Highest level served: 40/.test(l)),
+      ctx.lines.join('\n'),
+    );
   });
 
   test('a level held by a backend that stalls (every answer 1.5 s late) is not served: FAIL, with the reason', async () => {
@@ -43,8 +56,14 @@ describe('connections: held means served (real balancer and backends)', () => {
     assert.ok(valueAt(out.metrics, 'p99_ms', 'out.metrics.p99_ms') >= 1000);
     const [verdict] = judgeScenario('connections', { metrics: out.metrics, ...(out.findings ? { findings: out.findings } : {}) }, THRESHOLD).verdicts;
     assert.equal(verdict!.verdict, 'FAIL');
-    assert.match(verdict!.reason ?? '', /^40 connections reached \(peak lb_active_connections \d+\) but not served: p99 [\d.]+ ms > 1000 ms; highest level served: none$/);
-    assert.ok(ctx.lines.some((l) => /No level was served: 40 p99 [\d.]+ ms > 1000 ms/.test(l)), ctx.lines.join('\n'));
+    assert.match(
+      verdict!.reason ?? '',
+      /^40 connections reached \(peak lb_active_connections \d+\) but not served: p99 [\d.]+ ms > 1000 ms; highest level served: none$/,
+    );
+    assert.ok(
+      ctx.lines.some((l) => /No level was served: 40 p99 [\d.]+ ms > 1000 ms/.test(l)),
+      ctx.lines.join('\n'),
+    );
     assert.match(String(out.tables[0]?.rows[0]?.at(-1)), /^NO: p99/);
   });
 });

@@ -74,7 +74,10 @@ describe('latency_curve against backends of known capacity (real balancer, real 
     const out = await latencyCurveKind.run(ctx, settings);
     assert.deepEqual(out.invalidReasons, []);
     const curves = out.details['curves'] as Curve[];
-    assert.deepEqual(curves.map((c) => c.label), ['lbbench', 'direct']);
+    assert.deepEqual(
+      curves.map((c) => c.label),
+      ['lbbench', 'direct'],
+    );
     const known: Record<string, number> = { lbbench: 3000, direct: 1000 };
     for (const c of curves) {
       const cap = valueAt(known, c.label, `the known capacity of ${c.label}`);
@@ -87,6 +90,9 @@ describe('latency_curve against backends of known capacity (real balancer, real 
     assert.equal(out.metrics['knee_rps'], curves[0]?.kneeRps);
     assert.equal(out.metrics['direct_knee_rps'], curves[1]?.kneeRps);
     assert.equal(out.details['kneeP99TargetMs'], 60);
-    assert.ok(ctx.lines.some((l) => /^lbbench: knee [\d,]+ req\/s/.test(l)), ctx.lines.join('\n'));
+    assert.ok(
+      ctx.lines.some((l) => /^lbbench: knee [\d,]+ req\/s/.test(l)),
+      ctx.lines.join('\n'),
+    );
   });
 });

@@ -91,9 +91,29 @@ describe('bundled scenario files', () => {
 
   it('the quick profile keeps at most ~20 s of load per scenario (by settings)', () => {
     // The settings fields these budgets read, as one shape: each kind has only its own.
-    type Ms = 'durationMs' | 'capacityDurationMs' | 'steadyMs' | 'outageMs' | 'recoveryMs' | 'capacityWarmupMs' | 'pointDurationMs' | 'warmupMs' | 'settleMs' | 'timeoutMs';
-    type Budget = Record<Ms | 'requests' | 'rate' | 'maxExtraPoints', number> & { levels: number[]; capacityFractions: number[]; algorithms: unknown[]; fractions: unknown[]; direct: boolean };
-    const q = (n: string) => scenarioSettings(all.find((s) => s.name === n)!, true) as unknown as Budget;
+    type Ms =
+      | 'durationMs'
+      | 'capacityDurationMs'
+      | 'steadyMs'
+      | 'outageMs'
+      | 'recoveryMs'
+      | 'capacityWarmupMs'
+      | 'pointDurationMs'
+      | 'warmupMs'
+      | 'settleMs'
+      | 'timeoutMs';
+    type Budget = Record<Ms | 'requests' | 'rate' | 'maxExtraPoints', number> & {
+      levels: number[];
+      capacityFractions: number[];
+      algorithms: unknown[];
+      fractions: unknown[];
+      direct: boolean;
+    };
+    const q = (n: string) =>
+      scenarioSettings(
+        all.find((s) => s.name === n)!,
+        true,
+      ) as unknown as Budget;
     const lat = q('lat_conn');
     assert.ok(lat.levels.length * (lat.durationMs * ((lat.direct ? 2 : 1) + lat.capacityFractions.length) + lat.capacityDurationMs) <= 20_000);
     assert.ok(lat.levels.includes(1000), 'p99_ms_c1000 needs the 1000 level');
@@ -118,7 +138,10 @@ describe('bundled scenario files', () => {
 
 describe('loadScenarioFile', () => {
   it('fills defaults from the kind schema and keeps the file as written', () => {
-    const file = writeScenario('ok.yaml', 'name: my_latency\ndescription: mine\nkind: latency_percentiles\norder: 5\nsettings:\n  rate: 500\nquick:\n  durationMs: 1000\n');
+    const file = writeScenario(
+      'ok.yaml',
+      'name: my_latency\ndescription: mine\nkind: latency_percentiles\norder: 5\nsettings:\n  rate: 500\nquick:\n  durationMs: 1000\n',
+    );
     const s = loadScenarioFile(file);
     assert.deepEqual(s.settings, { rate: 500 });
     assert.deepEqual(s.thresholds, []);
@@ -258,7 +281,10 @@ describe('listScenarios and resolveScenarios', () => {
       (err: unknown) => err instanceof UsageError && /"zulu"/.test(err.message) && /charlie, bravo, alpha, all/.test(err.message),
     );
     assert.throws(() => resolveScenarios([], dir), UsageError);
-    assert.throws(() => resolveScenarios(['failovr']), (err: unknown) => err instanceof UsageError && /failover/.test(err.message));
+    assert.throws(
+      () => resolveScenarios(['failovr']),
+      (err: unknown) => err instanceof UsageError && /failover/.test(err.message),
+    );
   });
 
   it('a name used twice, and a broken file, are reported together', () => {

@@ -13,7 +13,11 @@ import { parsePrometheusText } from '../../harness/sampling/prom-text.js';
 import { itemAt, valueAt } from '../../common/checked.js';
 
 test('figures built on a metric the target lacks are unavailable with its reason; the rest stay', () => {
-  const { metrics, unavailable } = withoutUnavailable({ detection_ms: 12, client_errors: 0, deviation_pct: 0.1 }, ['detection_ms', 'recovery_ms'], NGINX_MISSING);
+  const { metrics, unavailable } = withoutUnavailable(
+    { detection_ms: 12, client_errors: 0, deviation_pct: 0.1 },
+    ['detection_ms', 'recovery_ms'],
+    NGINX_MISSING,
+  );
   assert.deepEqual(metrics, { client_errors: 0, deviation_pct: 0.1 });
   assert.deepEqual(Object.keys(unavailable).sort(), ['detection_ms', 'recovery_ms']);
   assert.match(valueAt(unavailable, 'detection_ms', 'unavailable.detection_ms'), /no health gauge/);
@@ -21,8 +25,15 @@ test('figures built on a metric the target lacks are unavailable with its reason
 });
 
 test('judge: a threshold on an unavailable metric is N/A with the reason, never PASS', () => {
-  const thresholds = [{ name: 'failover detection', target: 'detection_ms < 10000' }, { name: 'errors', target: 'client_errors == 0' }];
-  const [detection, errors] = judgeScenario('failover', { metrics: { client_errors: 0 }, unavailable: { detection_ms: 'nginx open source has no health gauge' } }, thresholds).verdicts;
+  const thresholds = [
+    { name: 'failover detection', target: 'detection_ms < 10000' },
+    { name: 'errors', target: 'client_errors == 0' },
+  ];
+  const [detection, errors] = judgeScenario(
+    'failover',
+    { metrics: { client_errors: 0 }, unavailable: { detection_ms: 'nginx open source has no health gauge' } },
+    thresholds,
+  ).verdicts;
   assert.equal(detection!.verdict, 'N/A');
   assert.equal(detection!.reason, 'nginx open source has no health gauge');
   assert.equal(errors!.verdict, 'PASS');
@@ -77,8 +88,7 @@ after(() => server.close());
 
 test("backend counters exclude health checks and stay monotonic across a backend's restart", async () => {
   const counters = new BackendCounters(() => new Map([['b', url]]));
-  const requests = async (): Promise<number> =>
-    (await counters.collect(AbortSignal.timeout(2000))).find((s) => s.name === 'lb_requests_total')!.value;
+  const requests = async (): Promise<number> => (await counters.collect(AbortSignal.timeout(2000))).find((s) => s.name === 'lb_requests_total')!.value;
   stats = { pid: 1, total: 105, health: 5, connections: 3 };
   assert.equal(await requests(), 100);
   stats = { pid: 2, total: 12, health: 2, connections: 1 };
@@ -96,7 +106,8 @@ function result(target: string, metrics: Record<string, number>, unavailable?: R
     status: 'ok',
     settings: {},
     thresholds: [{ name: 'failover detection', target: 'detection_ms < 10000' }],
-    verdicts: judgeScenario('failover', { metrics, ...(unavailable ? { unavailable } : {}) }, [{ name: 'failover detection', target: 'detection_ms < 10000' }]).verdicts,
+    verdicts: judgeScenario('failover', { metrics, ...(unavailable ? { unavailable } : {}) }, [{ name: 'failover detection', target: 'detection_ms < 10000' }])
+      .verdicts,
     startedAt: '',
     durationMs: 0,
     lines: [],
@@ -125,7 +136,13 @@ test('comparison: one column per target plus direct, ratios to the best target, 
 
 test('buildComparisons: a table per scenario and the five-target matrix, nothing for one target', () => {
   const scenarios = [result('lbbench', { detection_ms: 30 }), result('nginx', {}, { detection_ms: 'no gauge' })];
-  const tables = buildComparisons({ scenarios, targets: [{ name: 'lbbench', kind: 'lbbench', notes: [] }, { name: 'nginx', kind: 'nginx', notes: [] }] });
+  const tables = buildComparisons({
+    scenarios,
+    targets: [
+      { name: 'lbbench', kind: 'lbbench', notes: [] },
+      { name: 'nginx', kind: 'nginx', notes: [] },
+    ],
+  });
   assert.equal(tables.length, 2);
   const matrix = itemAt(tables, 1, 'tables[1]');
   const detection = matrix.rows.find((r) => r[0] === 'failover detection')!;

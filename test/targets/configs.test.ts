@@ -50,7 +50,8 @@ describe('rendered nginx configs', () => {
 
   test('every algorithm passes nginx -t', { skip: skipWithout('nginx') }, () => {
     const dir = path.join(tmp, 'nginx');
-    for (const sub of ['logs', 'client_body_temp', 'proxy_temp', 'fastcgi_temp', 'uwsgi_temp', 'scgi_temp']) mkdirSync(path.join(dir, sub), { recursive: true });
+    for (const sub of ['logs', 'client_body_temp', 'proxy_temp', 'fastcgi_temp', 'uwsgi_temp', 'scgi_temp'])
+      mkdirSync(path.join(dir, sub), { recursive: true });
     for (const algorithm of ALGORITHMS) {
       const file = path.join(dir, `${algorithm}.conf`);
       writeFileSync(file, renderNginxConfig(lbWith({ algorithm }), dir));

@@ -64,7 +64,10 @@ async function sharesThrough(services: ManagedServices, n: number): Promise<Reco
 function assertWeightedShares(shares: Record<string, number>): void {
   const expected: Record<string, number> = { 'backend-a': 0.5, 'backend-b': 0.3, 'backend-c': 0.2 };
   for (const [name, want] of Object.entries(expected)) {
-    assert.ok(Math.abs(valueAt(shares, name, `the share of ${name}`) - want) <= 0.05, `${name}: share ${shares[name]} (expected ${want}): ${JSON.stringify(shares)}`);
+    assert.ok(
+      Math.abs(valueAt(shares, name, `the share of ${name}`) - want) <= 0.05,
+      `${name}: share ${shares[name]} (expected ${want}): ${JSON.stringify(shares)}`,
+    );
   }
 }
 
@@ -80,7 +83,7 @@ async function stopAndCheck(services: ManagedServices): Promise<void> {
 
 for (const name of ['nginx', 'haproxy'] as const) {
   describe(`${name} target`, { skip: skipWithout(name) }, () => {
-    test('weighted shares from the backends\' counts, metrics under our names, overrides re-render, stop leaves nothing', async () => {
+    test("weighted shares from the backends' counts, metrics under our names, overrides re-render, stop leaves nothing", async () => {
       const config = parseConfigText('weighted.yaml', WEIGHTED);
       const services = await startServices(config, { target: createTarget(name, config) });
       try {
@@ -91,25 +94,47 @@ for (const name of ['nginx', 'haproxy'] as const) {
         const snap = await scrapeMetrics(services.metricsUrl);
         const perBackend = ['backend-a', 'backend-b', 'backend-c'].map((b) => sumSamples(snap.samples, 'lb_requests_total', { backend: b }));
         // Readiness probes also went through the balancer; the 100 requests are 50/30/20 of the rest.
-        assert.ok(itemAt(perBackend, 0, 'perBackend[0]') >= 50 && itemAt(perBackend, 1, 'perBackend[1]') >= 30 && itemAt(perBackend, 2, 'perBackend[2]') >= 20, `lb_requests_total ${perBackend.join('/')}`);
-        assert.ok(snap.samples.some((s) => s.name === 'lb_active_connections'), 'lb_active_connections');
+        assert.ok(
+          itemAt(perBackend, 0, 'perBackend[0]') >= 50 && itemAt(perBackend, 1, 'perBackend[1]') >= 30 && itemAt(perBackend, 2, 'perBackend[2]') >= 20,
+          `lb_requests_total ${perBackend.join('/')}`,
+        );
+        assert.ok(
+          snap.samples.some((s) => s.name === 'lb_active_connections'),
+          'lb_active_connections',
+        );
         assert.ok(sumSamples(snap.samples, 'lb_upstream_connects_total') >= 3);
         if (name === 'haproxy') {
           assert.equal(sumSamples(snap.samples, 'lb_backend_health'), 3);
           await services.killBackend('backend-b');
-          await waitFor(async () => sumSamples((await scrapeMetrics(services.metricsUrl)).samples, 'lb_backend_health', { backend: 'backend-b' }) === 0, 10_000, { stepMs: 100, what: 'HAProxy to mark backend-b down' });
+          await waitFor(
+            async () => sumSamples((await scrapeMetrics(services.metricsUrl)).samples, 'lb_backend_health', { backend: 'backend-b' }) === 0,
+            10_000,
+            { stepMs: 100, what: 'HAProxy to mark backend-b down' },
+          );
           await services.restartBackend('backend-b');
-          await waitFor(async () => sumSamples((await scrapeMetrics(services.metricsUrl)).samples, 'lb_backend_health', { backend: 'backend-b' }) === 1, 10_000, { stepMs: 100, what: 'HAProxy to mark backend-b up' });
+          await waitFor(
+            async () => sumSamples((await scrapeMetrics(services.metricsUrl)).samples, 'lb_backend_health', { backend: 'backend-b' }) === 1,
+            10_000,
+            { stepMs: 100, what: 'HAProxy to mark backend-b up' },
+          );
           assert.deepEqual(services.missingMetrics(), { lb_worker_restarts_total: 'HAProxy runs threads in one process and exposes no worker restarts' });
         } else {
-          assert.equal(snap.samples.some((s) => s.name === 'lb_backend_health'), false, 'nginx has no health gauge, so none is invented');
+          assert.equal(
+            snap.samples.some((s) => s.name === 'lb_backend_health'),
+            false,
+            'nginx has no health gauge, so none is invented',
+          );
           assert.match(valueAt(services.missingMetrics(), 'lb_backend_health', 'services.missingMetrics().lb_backend_health'), /no health gauge/);
           assert.match(services.targetSummary().notes.join(' '), /passive health checks only/);
         }
 
         const oldPids = services.balancerPids();
         await services.restartBalancer({ algorithm: 'round_robin' });
-        assert.equal(oldPids.some((pid) => readProcStat(pid) !== undefined), false, 'the old balancer is gone');
+        assert.equal(
+          oldPids.some((pid) => readProcStat(pid) !== undefined),
+          false,
+          'the old balancer is gone',
+        );
         const rr = await sharesThrough(services, 99);
         for (const share of Object.values(rr)) assert.ok(Math.abs(share - 1 / 3) <= 0.05, `round robin ${JSON.stringify(rr)}`);
       } finally {
@@ -131,7 +156,10 @@ describe('switching targets', { skip: skipWithout('nginx') }, () => {
       await services.switchTarget(createTarget('nginx', config));
       assert.equal(services.lbUrl, url);
       assert.deepEqual([...services.backends.values()], backends);
-      assert.equal(lbPids.some((pid) => readProcStat(pid) !== undefined), false);
+      assert.equal(
+        lbPids.some((pid) => readProcStat(pid) !== undefined),
+        false,
+      );
       assertWeightedShares(await sharesThrough(services, 100));
     } finally {
       await stopAndCheck(services);

@@ -21,16 +21,7 @@ import type { EngineCapabilities, EngineName, LoadEngine, LoadResult, LoadSpec, 
 import { addCounts, bucketCount, buildLoadResult, emptySeries } from '../result-builder.js';
 import { onAbort, resolveLoadSpec, throwIfAborted, type ResolvedLoadSpec } from '../spec.js';
 import { epochNowMs } from './clock.js';
-import type {
-  BucketReport,
-  ChildMessage,
-  GeneratorReport,
-  GeneratorSpec,
-  LoadModelName,
-  ParentMessage,
-  TickerName,
-  TransportName,
-} from './protocol.js';
+import type { BucketReport, ChildMessage, GeneratorReport, GeneratorSpec, LoadModelName, ParentMessage, TickerName, TransportName } from './protocol.js';
 import { assignSourceAddresses, splitEvenly } from './schedule.js';
 
 export type { GeneratorReport, LoadModelName, TickerName, TransportName } from './protocol.js';
@@ -246,7 +237,14 @@ export async function runGenerators(engine: GeneratorEngine, input: LoadSpec, op
       proc.on('exit', (code, sig) => {
         child.exited = true;
         if (!child.report) {
-          const tail = child.stderr.trim() ? `: ${child.stderr.trim().split('\n').filter((l) => l.trim()).slice(-8).join(' | ')}` : '';
+          const tail = child.stderr.trim()
+            ? `: ${child.stderr
+                .trim()
+                .split('\n')
+                .filter((l) => l.trim())
+                .slice(-8)
+                .join(' | ')}`
+            : '';
           fail(new InvalidRunError('LBB_ERR_GENERATOR_EXIT', `${engineName} generator ${child.index} exited early (code ${code}, signal ${sig})${tail}`));
         }
       });
@@ -283,32 +281,30 @@ function splitOverProcesses(mode: LoadModelName, spec: ResolvedLoadSpec, opts: R
   const { processes } = spec;
   const conns = splitEvenly(spec.connections, processes);
   const sources = assignSourceAddresses(spec.sourceAddresses, processes, spec.host);
-  const specs = conns.map(
-    (connections, k): GeneratorSpec => ({
-      mode,
-      processIndex: k,
-      processCount: processes,
-      url: spec.url,
-      method: spec.method,
-      headers: spec.headers,
-      ...(spec.body === undefined ? {} : { body: spec.body }),
-      connections,
-      // Engines without a rate (closed mode) refuse one in resolveLoadSpec.
-      totalRate: spec.rate ?? 0,
-      warmupMs: spec.warmupMs,
-      durationMs: spec.durationMs,
-      seriesIntervalMs: spec.seriesIntervalMs,
-      timeoutMs: spec.timeoutMs,
-      sourceAddresses: sources[k] ?? [],
-      transport: opts.transport,
-      ticker: opts.ticker,
-      minTickUs: opts.minTickUs,
-      lateThresholdUs: opts.lateThresholdUs,
-      connectConcurrency: opts.connectConcurrency,
-      maxSchedulerLagP99Us: opts.maxSchedulerLagP99Ms * 1000,
-      maxCpuPercent: opts.maxProcessCpuPercent,
-    }),
-  );
+  const specs = conns.map((connections, k): GeneratorSpec => ({
+    mode,
+    processIndex: k,
+    processCount: processes,
+    url: spec.url,
+    method: spec.method,
+    headers: spec.headers,
+    ...(spec.body === undefined ? {} : { body: spec.body }),
+    connections,
+    // Engines without a rate (closed mode) refuse one in resolveLoadSpec.
+    totalRate: spec.rate ?? 0,
+    warmupMs: spec.warmupMs,
+    durationMs: spec.durationMs,
+    seriesIntervalMs: spec.seriesIntervalMs,
+    timeoutMs: spec.timeoutMs,
+    sourceAddresses: sources[k] ?? [],
+    transport: opts.transport,
+    ticker: opts.ticker,
+    minTickUs: opts.minTickUs,
+    lateThresholdUs: opts.lateThresholdUs,
+    connectConcurrency: opts.connectConcurrency,
+    maxSchedulerLagP99Us: opts.maxSchedulerLagP99Ms * 1000,
+    maxCpuPercent: opts.maxProcessCpuPercent,
+  }));
   return { specs, warmupMs: spec.warmupMs, durationMs: spec.durationMs, seriesIntervalMs: spec.seriesIntervalMs, timeoutMs: spec.timeoutMs };
 }
 

@@ -42,8 +42,7 @@ function sharedReadBuffer(): Buffer {
 export function netConnectionFactory(template: RequestTemplate): ConnectionFactory {
   const request = encodeRequest(template);
   const hasBody = template.method.toUpperCase() !== 'HEAD';
-  return (slot, localAddress, events) =>
-    new NetConnection(slot, template.host, template.port, localAddress, request, hasBody, events);
+  return (slot, localAddress, events) => new NetConnection(slot, template.host, template.port, localAddress, request, hasBody, events);
 }
 
 const enum Phase {

@@ -120,10 +120,7 @@ export interface GeneratorReport extends MeasurementRecord<string> {
   saturatedReason?: string;
 }
 
-export type ParentMessage =
-  | { type: 'init'; spec: GeneratorSpec }
-  | { type: 'start'; startEpochMs: number }
-  | { type: 'stop' };
+export type ParentMessage = { type: 'init'; spec: GeneratorSpec } | { type: 'start'; startEpochMs: number } | { type: 'stop' };
 
 export type ChildMessage =
   | { type: 'ready'; connectionsEstablished: number; connectRampMs: number }

@@ -244,7 +244,10 @@ export class ResponseParser {
         // Only three headers matter; compare length first to skip the rest cheaply.
         if (nameLen === 14 || nameLen === 17 || nameLen === 10) {
           const name = head.slice(lineStart, colon).toLowerCase();
-          const value = head.slice(colon + 1, lineEnd).trim().toLowerCase();
+          const value = head
+            .slice(colon + 1, lineEnd)
+            .trim()
+            .toLowerCase();
           if (name === 'content-length') {
             if (!/^\d{1,15}$/.test(value)) throw new ResponseParseError(`bad content-length ${JSON.stringify(value)}`);
             const n = Number(value);

@@ -43,11 +43,7 @@ export function splitEvenly(total: number, parts: number): number[] {
  *   (the 20K open-files budget) clear of port exhaustion.
  * - None given, any other target: none.
  */
-export function assignSourceAddresses(
-  given: readonly string[] | undefined,
-  processCount: number,
-  targetHost: string,
-): string[][] {
+export function assignSourceAddresses(given: readonly string[] | undefined, processCount: number, targetHost: string): string[][] {
   if (given && given.length > 0) {
     return Array.from({ length: processCount }, (_, k) => {
       if (given.length < processCount) return given.slice(k % given.length, (k % given.length) + 1);

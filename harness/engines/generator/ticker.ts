@@ -16,12 +16,7 @@ export interface Ticker {
 }
 
 /** Ticks at `firstTickMs + j * tickMs` (monotonic ms, clock.ts) until stopped. */
-export function startTicker(
-  name: TickerName,
-  firstTickMs: number,
-  tickMs: number,
-  onTick: () => void,
-): Ticker {
+export function startTicker(name: TickerName, firstTickMs: number, tickMs: number, onTick: () => void): Ticker {
   return name === 'worker' ? startWorkerTicker(firstTickMs, tickMs, onTick) : startTimerTicker(firstTickMs, tickMs, onTick);
 }
 

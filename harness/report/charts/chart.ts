@@ -127,7 +127,11 @@ export function asNumber(v: unknown): number | undefined {
 }
 
 /** Points from records: `x(r)` and `y(r)`, skipping records where either is not a number; sorted by x. */
-export function pointsOf(records: readonly Record<string, unknown>[], x: (r: Record<string, unknown>) => unknown, y: (r: Record<string, unknown>) => unknown): ChartPoint[] {
+export function pointsOf(
+  records: readonly Record<string, unknown>[],
+  x: (r: Record<string, unknown>) => unknown,
+  y: (r: Record<string, unknown>) => unknown,
+): ChartPoint[] {
   const points: ChartPoint[] = [];
   for (const r of records) {
     const px = asNumber(x(r));

@@ -27,8 +27,7 @@ export function distributionCharts(scenario: string, variants: readonly Scenario
   }
   const charts: Chart[] = [];
   for (const [algorithm, e] of byAlgorithm) {
-    const at = (m: Map<string, number>): { x: number; y: number }[] =>
-      e.backends.flatMap((name, i) => (m.has(name) ? [{ x: i, y: m.get(name)! }] : []));
+    const at = (m: Map<string, number>): { x: number; y: number }[] => e.backends.flatMap((name, i) => (m.has(name) ? [{ x: i, y: m.get(name)! }] : []));
     const series: ChartSeries[] = e.observed.map((o) => ({ name: `${o.label} observed`, kind: 'bar', points: at(o.shares) }));
     series.push({ name: 'expected', kind: 'line', points: at(e.expected) });
     charts.push({

@@ -24,7 +24,12 @@ export function failoverTimelineCharts(scenario: string, variants: readonly Scen
     if (bucketMs === undefined && t0 !== undefined && t1 !== undefined) bucketMs = t1 - t0;
     counts.push({ name: `${v.label} requests`, kind: 'line', points: pointsOf(timeline, t, (r) => r['requests']) });
     counts.push({ name: `${v.label} errors`, kind: 'bar', reduce: 'max', points: pointsOf(timeline, t, (r) => r['errors']) });
-    p99.push({ name: `${v.label} p99`, kind: 'line', reduce: 'max', points: pointsOf(timeline, t, (r) => (typeof r['p99Us'] === 'number' && (r['requests'] as number) > 0 ? r['p99Us'] / 1000 : undefined)) });
+    p99.push({
+      name: `${v.label} p99`,
+      kind: 'line',
+      reduce: 'max',
+      points: pointsOf(timeline, t, (r) => (typeof r['p99Us'] === 'number' && (r['requests'] as number) > 0 ? r['p99Us'] / 1000 : undefined)),
+    });
     for (const e of asRecords(v.details['events'])) {
       const x = t(e);
       if (x !== undefined && typeof e['label'] === 'string') markers.push({ x, label: many ? `${v.label}: ${e['label']}` : e['label'] });
@@ -34,7 +39,15 @@ export function failoverTimelineCharts(scenario: string, variants: readonly Scen
   const per = bucketMs === undefined ? 'bucket' : `${Math.round(bucketMs)} ms`;
   const x = { label: 'time since load start', unit: 's', scale: 'linear' as const };
   return [
-    { id: chartId(scenario, 'requests'), scenario, title: `Requests and errors per ${per}`, x, y: { label: `responses per ${per}`, unit: '' }, series: counts, markers },
+    {
+      id: chartId(scenario, 'requests'),
+      scenario,
+      title: `Requests and errors per ${per}`,
+      x,
+      y: { label: `responses per ${per}`, unit: '' },
+      series: counts,
+      markers,
+    },
     { id: chartId(scenario, 'p99'), scenario, title: `p99 latency per ${per}`, x, y: { label: 'p99', unit: 'ms' }, series: p99, markers },
   ];
 }

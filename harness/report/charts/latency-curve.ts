@@ -17,7 +17,11 @@ export function latencyCurveCharts(scenario: string, variants: readonly Scenario
       const name = v.repeat === undefined ? curve : `${curve} #${v.repeat}`;
       if (seen.has(name)) continue;
       seen.add(name);
-      const points = pointsOf(asRecords(c['points']), (p) => p['offeredRps'], (p) => p['p99Ms']);
+      const points = pointsOf(
+        asRecords(c['points']),
+        (p) => p['offeredRps'],
+        (p) => p['p99Ms'],
+      );
       if (points.length === 0) continue;
       series.push({ name: `${name} p99`, kind: 'line', points });
       const knee = asNumber(c['kneeRps']);

@@ -24,7 +24,11 @@ export function latencySpectrumCharts(scenario: string, variants: readonly Scena
     const spectrum = asRecord(v.details['spectrum']);
     if (!spectrum) continue;
     for (const [key, value] of Object.entries(spectrum)) {
-      const points = pointsOf(asRecords(value), (p) => p['percentile'], (p) => (typeof p['valueUs'] === 'number' ? p['valueUs'] / 1000 : undefined));
+      const points = pointsOf(
+        asRecords(value),
+        (p) => p['percentile'],
+        (p) => (typeof p['valueUs'] === 'number' ? p['valueUs'] / 1000 : undefined),
+      );
       if (points.length === 0) continue;
       if (key === 'direct') direct ??= { name: 'direct', kind: 'line', points };
       else series.push({ name: key === 'lb' ? v.label : `${v.label} ${key}`, kind: 'line', points });

@@ -9,24 +9,67 @@ import { asRecords, chartId, pointsOf, type Chart, type ChartSeries, type Scenar
 const US_PER_MS = 1000;
 
 export function latencyVsConnectionsCharts(scenario: string, variants: readonly ScenarioVariant[]): Chart[] {
-  const withLevels = variants.map((v) => ({ v, levels: asRecords(v.details['levels']).filter((l) => typeof l['connections'] === 'number') })).filter((x) => x.levels.length > 0);
+  const withLevels = variants
+    .map((v) => ({ v, levels: asRecords(v.details['levels']).filter((l) => typeof l['connections'] === 'number') }))
+    .filter((x) => x.levels.length > 0);
   if (withLevels.length === 0) return [];
   const latency: ChartSeries[] = [];
   const capacity: ChartSeries[] = [];
   for (const { v, levels } of withLevels) {
-    latency.push({ name: `${v.label} p99`, kind: 'line', points: pointsOf(levels, (l) => l['connections'], (l) => ms(l['p99Us'])) });
-    latency.push({ name: `${v.label} p50`, kind: 'line', points: pointsOf(levels, (l) => l['connections'], (l) => ms(l['p50Us'])) });
-    capacity.push({ name: `${v.label} capacity`, kind: 'bar', points: pointsOf(levels, (l) => l['connections'], (l) => l['capacityRps']) });
+    latency.push({
+      name: `${v.label} p99`,
+      kind: 'line',
+      points: pointsOf(
+        levels,
+        (l) => l['connections'],
+        (l) => ms(l['p99Us']),
+      ),
+    });
+    latency.push({
+      name: `${v.label} p50`,
+      kind: 'line',
+      points: pointsOf(
+        levels,
+        (l) => l['connections'],
+        (l) => ms(l['p50Us']),
+      ),
+    });
+    capacity.push({
+      name: `${v.label} capacity`,
+      kind: 'bar',
+      points: pointsOf(
+        levels,
+        (l) => l['connections'],
+        (l) => l['capacityRps'],
+      ),
+    });
   }
   // The direct baseline does not depend on the target: drawn once.
-  const direct = withLevels.map(({ levels }) => pointsOf(levels, (l) => l['connections'], (l) => ms(l['directP99Us']))).find((p) => p.length > 0);
+  const direct = withLevels
+    .map(({ levels }) =>
+      pointsOf(
+        levels,
+        (l) => l['connections'],
+        (l) => ms(l['directP99Us']),
+      ),
+    )
+    .find((p) => p.length > 0);
   if (direct) latency.push({ name: 'direct p99', kind: 'line', points: direct });
 
   const connections = [...new Set(withLevels.flatMap(({ levels }) => levels.map((l) => l['connections'] as number)))].sort((a, b) => a - b);
   const ticks = connections.map((c) => ({ x: c, label: String(c) }));
   const x = { label: 'connections', unit: '', scale: 'linear' as const };
   const charts: Chart[] = [
-    { id: chartId(scenario, 'latency'), scenario, title: 'Latency against connections (open loop)', x, y: { label: 'latency', unit: 'ms' }, series: latency, markers: [], ticks },
+    {
+      id: chartId(scenario, 'latency'),
+      scenario,
+      title: 'Latency against connections (open loop)',
+      x,
+      y: { label: 'latency', unit: 'ms' },
+      series: latency,
+      markers: [],
+      ticks,
+    },
   ];
   if (capacity.some((s) => s.points.length > 0)) {
     // Bars side by side per level: the levels become categories.

@@ -17,7 +17,11 @@ export function memoryCharts(scenario: string, variants: readonly ScenarioVarian
     const samples = asRecords(v.details['rssSamples']).filter((r) => asNumber(r['atMs']) !== undefined && asNumber(r['rssBytes']) !== undefined);
     if (samples.length > 0) {
       const t0 = itemAt(samples, 0, 'samples[0]')['atMs'] as number;
-      overTime.push({ name: `${v.label} RSS`, kind: 'line', points: samples.map((r) => ({ x: ((r['atMs'] as number) - t0) / 1000, y: (r['rssBytes'] as number) / BYTES_PER_MIB })) });
+      overTime.push({
+        name: `${v.label} RSS`,
+        kind: 'line',
+        points: samples.map((r) => ({ x: ((r['atMs'] as number) - t0) / 1000, y: (r['rssBytes'] as number) / BYTES_PER_MIB })),
+      });
       // Phase changes of the first variant only: the others' phases are at
       // nearly the same times and would double every marker.
       if (overTime.length === 1) {
@@ -39,7 +43,15 @@ export function memoryCharts(scenario: string, variants: readonly ScenarioVarian
   }
   const charts: Chart[] = [];
   if (overTime.length > 0) {
-    charts.push({ id: chartId(scenario, 'rss-time'), scenario, title: 'Balancer RSS over time', x: { label: 'time since first sample', unit: 's', scale: 'linear' }, y: { label: 'RSS', unit: 'MiB' }, series: overTime, markers });
+    charts.push({
+      id: chartId(scenario, 'rss-time'),
+      scenario,
+      title: 'Balancer RSS over time',
+      x: { label: 'time since first sample', unit: 's', scale: 'linear' },
+      y: { label: 'RSS', unit: 'MiB' },
+      series: overTime,
+      markers,
+    });
   }
   if (againstConnections.length > 0) {
     const xs = [...new Set(againstConnections.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);

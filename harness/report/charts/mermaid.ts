@@ -88,7 +88,11 @@ function sample(chart: Chart): Sampled {
   // Whole groups of k neighbouring points per cell, so every cell merges as
   // many points (an uneven split would alias a flat line into a zigzag).
   const k = Math.max(1, Math.ceil(longest.points.length / MAX_POINTS));
-  const step = longest.points.length > 1 ? (itemAt(longest.points, longest.points.length - 1, 'longest.points[longest.points.length - 1]').x - itemAt(longest.points, 0, 'longest.points[0]').x) / (longest.points.length - 1) : 1;
+  const step =
+    longest.points.length > 1
+      ? (itemAt(longest.points, longest.points.length - 1, 'longest.points[longest.points.length - 1]').x - itemAt(longest.points, 0, 'longest.points[0]').x) /
+        (longest.points.length - 1)
+      : 1;
   const cells = Math.max(2, Math.ceil(longest.points.length / k));
   const width = (max - min + step) / cells || 1;
   const cellOf = (x: number): number => Math.min(cells - 1, Math.max(0, Math.floor((x - min) / width)));
@@ -104,7 +108,11 @@ function sample(chart: Chart): Sampled {
     });
     // Leading empty cells of a line take its first value rather than vanish.
     const first = ys.find((y) => y !== undefined);
-    keep(s, i, ys.map((y) => y ?? first));
+    keep(
+      s,
+      i,
+      ys.map((y) => y ?? first),
+    );
   });
   return { xAxis: `${short(min)} --> ${short(max)}`, values, dropped, markerCells: chart.markers.map((m) => cellOf(m.x)) };
 }
@@ -149,7 +157,9 @@ export function renderMermaidChart(chart: Chart): string | undefined {
   if (s.dropped.length > 0) caption.push(`_Not drawn (missing points at some x): ${s.dropped.join(', ')}._`);
   if (hasMarkers) {
     const unit = chart.x.unit ? ` (${chart.x.unit})` : '';
-    caption.push(['', `| event | ${chart.x.label}${unit} |`, '|---|---|', ...chart.markers.map((m) => `| ${m.label.replace(/\|/g, '\\|')} | ${short(m.x)} |`)].join('\n'));
+    caption.push(
+      ['', `| event | ${chart.x.label}${unit} |`, '|---|---|', ...chart.markers.map((m) => `| ${m.label.replace(/\|/g, '\\|')} | ${short(m.x)} |`)].join('\n'),
+    );
   }
   return `${lines.join('\n')}\n\n${caption.join('\n')}`;
 }

@@ -70,7 +70,10 @@ function xMap(chart: Chart): XMap {
     const top = Math.max(1, Math.ceil(Math.max(0, ...finite.map((p) => percentileAxis(p, 0)))));
     const span = xs.some((x) => x >= 100) ? top + 1 : top;
     const at = (p: number): number => M.left + (percentileAxis(p, top) / span) * PLOT_W;
-    const ticks = Array.from({ length: top + 1 }, (_, d) => ({ at: M.left + (d / span) * PLOT_W, label: d === 0 ? '0%' : `${(100 - 100 / 10 ** d).toFixed(Math.max(0, d - 2))}%` }));
+    const ticks = Array.from({ length: top + 1 }, (_, d) => ({
+      at: M.left + (d / span) * PLOT_W,
+      label: d === 0 ? '0%' : `${(100 - 100 / 10 ** d).toFixed(Math.max(0, d - 2))}%`,
+    }));
     if (span > top) ticks.push({ at: M.left + PLOT_W, label: 'max' });
     return { at, band: 0, ticks };
   }
@@ -88,7 +91,10 @@ function yMap(chart: Chart): { at(y: number): number; ticks: number[]; base: num
   const first = niceTicks(min, top > min ? top : min + 1, 5);
   const step = first.length > 1 ? itemAt(first, 1, 'first[1]') - itemAt(first, 0, 'first[0]') : 1;
   // The top of the plot is the first tick at or above the highest value.
-  const max = Math.max(top, itemAt(first, first.length - 1, 'first[first.length - 1]') + (itemAt(first, first.length - 1, 'first[first.length - 1]') < top ? step : 0));
+  const max = Math.max(
+    top,
+    itemAt(first, first.length - 1, 'first[first.length - 1]') + (itemAt(first, first.length - 1, 'first[first.length - 1]') < top ? step : 0),
+  );
   const ticks = niceTicks(min, max, 5);
   const span = max - min || 1;
   const at = (y: number): number => M.top + PLOT_H - ((y - min) / span) * PLOT_H;
@@ -96,7 +102,12 @@ function yMap(chart: Chart): { at(y: number): number; ticks: number[]; base: num
 }
 
 function pointTitle(chart: Chart, s: ChartSeries, x: number, y: number): string {
-  const xText = chart.x.scale === 'category' ? (chart.x.categories?.[x] ?? String(x)) : chart.x.scale === 'percentile' ? `p${formatValue(x)}` : `${formatValue(x)}${chart.x.unit ? ` ${chart.x.unit}` : ''}`;
+  const xText =
+    chart.x.scale === 'category'
+      ? (chart.x.categories?.[x] ?? String(x))
+      : chart.x.scale === 'percentile'
+        ? `p${formatValue(x)}`
+        : `${formatValue(x)}${chart.x.unit ? ` ${chart.x.unit}` : ''}`;
   return `${s.name}: ${formatValue(y)}${chart.y.unit ? ` ${chart.y.unit}` : ''} at ${xText}`;
 }
 
@@ -115,8 +126,12 @@ export function renderSvgChart(chart: Chart): string {
     parts.push(`<line class="tickmark" x1="${f(t.at)}" x2="${f(t.at)}" y1="${M.top + PLOT_H}" y2="${M.top + PLOT_H + 5}"/>`);
     parts.push(`<text class="tick" x="${f(t.at)}" y="${M.top + PLOT_H + 18}" text-anchor="middle">${escapeHtml(t.label)}</text>`);
   }
-  parts.push(`<text class="axis-title" x="${M.left + PLOT_W / 2}" y="${H - 10}" text-anchor="middle">${escapeHtml(axisTitle(chart.x))}${chart.x.scale === 'percentile' ? ' — log scale of 1/(1−p)' : ''}</text>`);
-  parts.push(`<text class="axis-title" transform="translate(16 ${M.top + PLOT_H / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(axisTitle(chart.y))}</text>`);
+  parts.push(
+    `<text class="axis-title" x="${M.left + PLOT_W / 2}" y="${H - 10}" text-anchor="middle">${escapeHtml(axisTitle(chart.x))}${chart.x.scale === 'percentile' ? ' — log scale of 1/(1−p)' : ''}</text>`,
+  );
+  parts.push(
+    `<text class="axis-title" transform="translate(16 ${M.top + PLOT_H / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(axisTitle(chart.y))}</text>`,
+  );
 
   const bars = chart.series.map((s, i) => ({ s, i })).filter(({ s }) => s.kind === 'bar');
   chart.series.forEach((s, i) => {
@@ -125,7 +140,10 @@ export function renderSvgChart(chart: Chart): string {
     if (s.kind === 'bar') {
       const slot = bars.findIndex((b) => b.i === i);
       // On a numeric axis a bar is as wide as the closest two points allow.
-      const gaps = s.points.slice(1).map((p, k) => x.at(p.x) - x.at(itemAt(s.points, k, 's.points[k]').x)).filter((g) => g > 0);
+      const gaps = s.points
+        .slice(1)
+        .map((p, k) => x.at(p.x) - x.at(itemAt(s.points, k, 's.points[k]').x))
+        .filter((g) => g > 0);
       const band = x.band || Math.max(1, Math.min(PLOT_W / 10, ...gaps) * 0.8);
       const groupW = band * (x.band ? 0.8 : 1);
       const barW = groupW / (x.band ? bars.length : 1);
@@ -140,7 +158,8 @@ export function renderSvgChart(chart: Chart): string {
       const d = s.points.map((p, k) => `${k === 0 ? 'M' : 'L'}${f(x.at(p.x))},${f(y.at(p.y))}`).join('');
       const r = s.points.length > 60 ? 1.5 : 3;
       const dots = s.points.map(
-        (p) => `<circle class="pt" data-series="${i}" data-x="${p.x}" data-y="${p.y}" cx="${f(x.at(p.x))}" cy="${f(y.at(p.y))}" r="${r}" fill="${color}"><title>${escapeHtml(pointTitle(chart, s, p.x, p.y))}</title></circle>`,
+        (p) =>
+          `<circle class="pt" data-series="${i}" data-x="${p.x}" data-y="${p.y}" cx="${f(x.at(p.x))}" cy="${f(y.at(p.y))}" r="${r}" fill="${color}"><title>${escapeHtml(pointTitle(chart, s, p.x, p.y))}</title></circle>`,
       );
       parts.push(`<g class="${cls}"><path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"/>${dots.join('')}</g>`);
     }
@@ -151,7 +170,9 @@ export function renderSvgChart(chart: Chart): string {
     parts.push(`<line class="marker" data-x="${m.x}" x1="${at}" x2="${at}" y1="${M.top}" y2="${M.top + PLOT_H}"><title>${escapeHtml(label)}</title></line>`);
     // Labels alternate between rows so neighbouring events do not overprint.
     const nearRight = Number(at) > M.left + PLOT_W * 0.85;
-    parts.push(`<text class="marker-label" x="${Number(at) + (nearRight ? -3 : 3)}" y="${M.top + 12 + (k % 3) * 12}"${nearRight ? ' text-anchor="end"' : ''}>${escapeHtml(m.label)}</text>`);
+    parts.push(
+      `<text class="marker-label" x="${Number(at) + (nearRight ? -3 : 3)}" y="${M.top + 12 + (k % 3) * 12}"${nearRight ? ' text-anchor="end"' : ''}>${escapeHtml(m.label)}</text>`,
+    );
   });
 
   const legend = chart.series

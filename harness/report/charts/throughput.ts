@@ -7,7 +7,9 @@ import { chartId, type Chart, type ScenarioVariant } from './chart.js';
 import { valueAt } from '../../../common/checked.js';
 
 export function throughputCharts(scenario: string, variants: readonly ScenarioVariant[]): Chart[] {
-  const bars = variants.filter((v) => v.metrics['gigabytes_per_second'] !== undefined).map((v) => ({ label: v.label, value: valueAt(v.metrics, 'gigabytes_per_second', 'v.metrics.gigabytes_per_second') }));
+  const bars = variants
+    .filter((v) => v.metrics['gigabytes_per_second'] !== undefined)
+    .map((v) => ({ label: v.label, value: valueAt(v.metrics, 'gigabytes_per_second', 'v.metrics.gigabytes_per_second') }));
   if (bars.length === 0) return [];
   const direct = variants.map((v) => v.metrics['direct_gigabytes_per_second']).find((d) => d !== undefined);
   if (direct !== undefined) bars.push({ label: 'direct', value: direct });

@@ -63,10 +63,18 @@ export class CommandTarget extends ForeignTarget {
   async available(): Promise<Availability> {
     const template = this.decl.configTemplate;
     if (template !== undefined && !existsSync(template)) {
-      return { ok: false, reason: `the configTemplate ${template} of target "${this.name}" does not exist`, hint: `fix targets.${this.name}.configTemplate in the config (relative paths are from the working directory)` };
+      return {
+        ok: false,
+        reason: `the configTemplate ${template} of target "${this.name}" does not exist`,
+        hint: `fix targets.${this.name}.configTemplate in the config (relative paths are from the working directory)`,
+      };
     }
     if (locateProgram(this.binary)) return { ok: true };
-    return { ok: false, reason: `${this.binary} (the command of target "${this.name}") is not on PATH`, hint: 'install it, or fix targets.' + this.name + '.command in the config' };
+    return {
+      ok: false,
+      reason: `${this.binary} (the command of target "${this.name}") is not on PATH`,
+      hint: 'install it, or fix targets.' + this.name + '.command in the config',
+    };
   }
 
   /** The listen address clients use: the declared one, else lb.listen. */
@@ -88,7 +96,11 @@ export class CommandTarget extends ForeignTarget {
       try {
         text = substitutePlaceholders(readFileSync(this.decl.configTemplate, 'utf8'), values);
       } catch (err) {
-        throw new InvalidRunError(ErrorCode.SERVICE_START, `target ${this.name}: cannot read configTemplate ${this.decl.configTemplate}: ${(err as Error).message}`, { cause: err });
+        throw new InvalidRunError(
+          ErrorCode.SERVICE_START,
+          `target ${this.name}: cannot read configTemplate ${this.decl.configTemplate}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     } else {
       text = `# Effective balancer config written by the lbbench harness for target ${this.name}.\n${stringify({ lb })}`;
@@ -124,7 +136,9 @@ export class CommandTarget extends ForeignTarget {
   }
 
   notes(): string[] {
-    const m = this.decl.metricsUrl ? `metrics from ${this.decl.metricsUrl} (${this.decl.metricsFormat} format)` : "no metrics URL: per-backend counts, upstream connections and bytes from the test backends' own counters";
+    const m = this.decl.metricsUrl
+      ? `metrics from ${this.decl.metricsUrl} (${this.decl.metricsFormat} format)`
+      : "no metrics URL: per-backend counts, upstream connections and bytes from the test backends' own counters";
     return [`command: ${this.decl.command.join(' ')}`, m];
   }
 }

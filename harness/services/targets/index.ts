@@ -73,7 +73,9 @@ export async function resolveTargets(list: string | readonly string[], config: P
   if (dup !== undefined) throw new UsageError(`--targets: "${dup}" is listed twice`);
   const targets = names.map((n) => createTarget(n, config));
   const checks = await Promise.all(targets.map((t) => t.available()));
-  const missing = targets.map((t, i) => [t, itemAt(checks, i, 'checks[i]')] as const).filter((x): x is readonly [Target, Extract<Availability, { ok: false }>] => !x[1].ok);
+  const missing = targets
+    .map((t, i) => [t, itemAt(checks, i, 'checks[i]')] as const)
+    .filter((x): x is readonly [Target, Extract<Availability, { ok: false }>] => !x[1].ok);
   if (missing.length > 0) {
     const lines = missing.map(([t, a]) => `target ${t.name}: ${a.reason}`);
     const hints = [...new Set(missing.map(([, a]) => a.hint))];

@@ -26,7 +26,10 @@ const COLLECT_TIMEOUT_MS = 1_800;
 export function renderPrometheusText(samples: readonly PromSample[]): string {
   const lines = samples.map((s) => {
     const keys = Object.keys(s.labels);
-    const labels = keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${valueAt(s.labels, k, `label ${k}`).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+    const labels =
+      keys.length === 0
+        ? ''
+        : `{${keys.map((k) => `${k}="${valueAt(s.labels, k, `label ${k}`).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
     return `${s.name}${labels} ${Number.isFinite(s.value) ? s.value : s.value > 0 ? '+Inf' : '-Inf'}`;
   });
   return lines.join('\n') + '\n';

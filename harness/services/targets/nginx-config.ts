@@ -68,7 +68,7 @@ export function nginxNotes(lb: LbConfig): string[] {
   const h = nginxPassiveHealth(lb);
   return [
     `nginx open source: passive health checks only (max_fails=${h.maxFails} fail_timeout=${h.failTimeoutS}s), no active checks and no health gauge, so failover detection is N/A`,
-    'per-backend counts, upstream connections and bytes come from the test backends\' own counters; active connections from stub_status',
+    "per-backend counts, upstream connections and bytes come from the test backends' own counters; active connections from stub_status",
   ];
 }
 
@@ -83,7 +83,9 @@ export function renderNginxConfig(lb: LbConfig, dir: string): string {
     return `    server ${u.hostname}:${u.port || 80} weight=${weighted ? b.weight : 1} max_fails=${h.maxFails} fail_timeout=${h.failTimeoutS}s;`;
   });
   const balance = nginxBalanceDirective(lb);
-  const pool = lb.pool.keepAlive ? [`    keepalive ${lb.pool.maxConnections};`, `    keepalive_timeout ${lb.pool.idleTimeoutMs}ms;`, '    keepalive_requests 1000000;'] : [];
+  const pool = lb.pool.keepAlive
+    ? [`    keepalive ${lb.pool.maxConnections};`, `    keepalive_timeout ${lb.pool.idleTimeoutMs}ms;`, '    keepalive_requests 1000000;']
+    : [];
   const headerBuffer = Math.max(1024, lb.limits.maxHeaderBytes);
   return [
     `# Written by lbbench for one benchmark run; nginx runs it with -p ${dir} in the foreground.`,

@@ -76,7 +76,8 @@ export class NginxTarget extends ForeignTarget {
 
   protected override prepare(dir: string): void {
     // -p DIR also makes nginx want DIR/logs for its compiled-in paths.
-    for (const sub of ['logs', 'client_body_temp', 'proxy_temp', 'fastcgi_temp', 'uwsgi_temp', 'scgi_temp']) mkdirSync(path.join(dir, sub), { recursive: true });
+    for (const sub of ['logs', 'client_body_temp', 'proxy_temp', 'fastcgi_temp', 'uwsgi_temp', 'scgi_temp'])
+      mkdirSync(path.join(dir, sub), { recursive: true });
   }
 
   protected args(_lb: LbConfig, file: string, dir: string): string[] {

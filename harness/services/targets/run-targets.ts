@@ -13,7 +13,14 @@ const versions = new WeakMap<Target, Promise<string | undefined>>();
 
 function versionOf(target: Target): Promise<string | undefined> {
   let v = versions.get(target);
-  if (!v) versions.set(target, (v = target.available().then((a) => (a.ok ? a.version : undefined), () => undefined)));
+  if (!v)
+    versions.set(
+      target,
+      (v = target.available().then(
+        (a) => (a.ok ? a.version : undefined),
+        () => undefined,
+      )),
+    );
   return v;
 }
 

@@ -50,8 +50,7 @@ test('consistent_hash spreads keys over backends, by weight', () => {
 test('consistent_hash: hashKey wins over clientIp; undefined falls back to clientIp', () => {
   const b = new ConsistentHashBalancer(four);
   const all = Uint8Array.of(1, 1, 1, 1);
-  const byKey = (hashKey: string | undefined, clientIp: string) =>
-    b.pick({ clientIp, hashKey, inFlight: new Int32Array(4) }, all);
+  const byKey = (hashKey: string | undefined, clientIp: string) => b.pick({ clientIp, hashKey, inFlight: new Int32Array(4) }, all);
   for (let i = 0; i < 200; i++) {
     assert.equal(byKey(`user-${i}`, '10.0.0.1'), byKey(`user-${i}`, '10.0.0.2'));
     assert.equal(byKey(undefined, `user-${i}`), byKey(`user-${i}`, 'x'));

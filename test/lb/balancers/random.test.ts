@@ -23,14 +23,20 @@ test('random maps the draw onto cumulative weights', () => {
   const draws = [0, 0.49, 0.5, 0.79, 0.8, 0.9999];
   const b = new RandomBalancer(backends, { random: scripted(draws) });
   const all = Uint8Array.of(1, 1, 1);
-  assert.deepEqual(draws.map(() => b.pick(ctx, all)), [0, 0, 1, 1, 2, 2]);
+  assert.deepEqual(
+    draws.map(() => b.pick(ctx, all)),
+    [0, 0, 1, 1, 2, 2],
+  );
 });
 
 test('random draws only over eligible weights', () => {
   // a masked: b and c share 3:2, so 0.59 -> b and 0.6 -> c.
   const b = new RandomBalancer(backends, { random: scripted([0, 0.59, 0.6, 0.99]) });
   const mask = Uint8Array.of(0, 1, 1);
-  assert.deepEqual([0, 1, 2, 3].map(() => b.pick(ctx, mask)), [1, 1, 2, 2]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map(() => b.pick(ctx, mask)),
+    [1, 1, 2, 2],
+  );
   assert.equal(b.pick(ctx, Uint8Array.of(0, 0, 0)), -1);
 });
 

@@ -94,10 +94,7 @@ test('defaults: a dead backend goes down on its fall-th (2nd) failed check, and 
   await flaky.open();
   await waitFor(() => changes.length >= 2, 5000);
   const up = itemAt(changes, 1, 'changes[1]');
-  assert.deepEqual(
-    { index: up.index, up: up.up, reason: up.reason, source: up.source },
-    { index: 1, up: true, reason: 'status 200', source: 'active' },
-  );
+  assert.deepEqual({ index: up.index, up: up.up, reason: up.reason, source: up.source }, { index: 1, up: true, reason: 'status 200', source: 'active' });
   assert.deepEqual(flakyResults(up.checksSeen).slice(-3), [false, true, true], 'up on the 2nd success in a row, not before');
   assert.deepEqual(registry.states(), [true, true]);
   assert.equal(changes.length, 2);
@@ -125,10 +122,8 @@ test('a backend that is down at start begins up and goes down on its fall-th (2n
 test('a hung backend goes down with a timeout reason', async (t) => {
   const hung = await new Backend(() => {}).open();
   const changes: HealthChange[] = [];
-  const registry = new HealthRegistry(
-    [{ name: 'hung', url: hung.url }],
-    healthSettings({ active: { intervalMs: 50, timeoutMs: 100 } }),
-    (c) => changes.push(c),
+  const registry = new HealthRegistry([{ name: 'hung', url: hung.url }], healthSettings({ active: { intervalMs: 50, timeoutMs: 100 } }), (c) =>
+    changes.push(c),
   );
   t.after(async () => {
     registry.stop();
@@ -187,13 +182,9 @@ test('passive failures are ignored when passive checks are disabled, and for unk
 test('without active checks a passively downed backend recovers after passiveRecoveryMs', async (t) => {
   const backend = await new Backend().open();
   const changes: HealthChange[] = [];
-  const registry = new HealthRegistry(
-    [{ name: 'b', url: backend.url }],
-    healthSettings({ active: { enabled: false } }),
-    (c) => changes.push(c),
-    undefined,
-    { passiveRecoveryMs: 100 },
-  );
+  const registry = new HealthRegistry([{ name: 'b', url: backend.url }], healthSettings({ active: { enabled: false } }), (c) => changes.push(c), undefined, {
+    passiveRecoveryMs: 100,
+  });
   t.after(async () => {
     registry.stop();
     await backend.close();

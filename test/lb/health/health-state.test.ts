@@ -30,8 +30,7 @@ test('HealthState follows rise/fall and passive markDown', () => {
     assert.equal(h.up, true, 'starts up');
     let got = '';
     for (const step of c.steps) {
-      const changed =
-        step === 'S' ? h.recordSuccess() : step === 'F' ? h.recordFailure() : step === 'D' ? h.markDown() : h.markUp();
+      const changed = step === 'S' ? h.recordSuccess() : step === 'F' ? h.recordFailure() : step === 'D' ? h.markDown() : h.markUp();
       const letter = h.up ? 'u' : 'd';
       got += changed ? letter.toUpperCase() : letter;
     }
