@@ -10,6 +10,7 @@ import type { EngineName } from '../engines/engine.js';
 import { engineOption } from './engine-flags.js';
 import { requestExitCode } from './exit-status.js';
 import type { LongRunningDeps } from './serve.js';
+import { invalidOnlyBySaturation } from '../result/invalid-reasons.js';
 
 /** Export formats (harness/report/export/index.ts), listed here so --help needs no import. */
 export const EXPORT_CHOICES = ['bmf', 'github-action-benchmark'];
@@ -26,6 +27,12 @@ per metric the median, min/max, IQR and coefficient of variation, and the
 JSON keeps every sample. A verdict is NOISY when the target holds at one end
 of the repeats' interquartile range and not at the other: neither PASS nor
 FAIL. NOISY exits 0 with a warning, or 1 with --noisy-fails.
+
+Saturation: a scenario whose load generator could not keep up (send-loop
+lag or CPU over its limits) is INVALID (exit 3): its figures are the
+generator's. On shared CI runners, where a noisy neighbour starves the
+generator, --judge-saturated judges such a scenario on its verdicts instead
+(PASS 0, FAIL 1) and warns; every other INVALID reason still exits 3.
 
 Thresholds: every threshold (config, profile, scenario file) must name a
 known scenario and a metric its kind produces (exit 2 otherwise). A
@@ -68,6 +75,7 @@ interface RunFlags {
   verbose: boolean;
   repeat: string;
   noisyFails: boolean;
+  judgeSaturated: boolean;
   export: string[];
   wide: boolean;
   quiet: boolean;
@@ -100,6 +108,11 @@ export function runCommand(deps: LongRunningDeps): Command {
     .option('-v, --verbose', "stream the services' stdout too (stderr is always shown)", false)
     .option('-n, --repeat <N>', 'run each scenario N times; verdicts on the medians, NOISY when the repeats straddle a target', '1')
     .option('--noisy-fails', 'a NOISY verdict fails the run (exit 1) instead of a warning', false)
+    .option(
+      '--judge-saturated',
+      'a scenario INVALID only because the load generator was saturated is judged on its verdicts, with a warning, instead of exit 3 (for shared CI runners)',
+      false,
+    )
     .addOption(
       new Option('--export <format>', 'also write the metrics for another tool, next to the report (repeatable)')
         .choices(EXPORT_CHOICES)
@@ -136,6 +149,7 @@ export function runCommand(deps: LongRunningDeps): Command {
         quick: flags.quick,
         repeat,
         noisyFails: flags.noisyFails,
+        judgeSaturated: flags.judgeSaturated,
         ...(flags.profile !== undefined ? { thresholdProfile: flags.profile } : {}),
         ...(flags.engine !== undefined ? { engine: flags.engine } : {}),
       };
@@ -186,6 +200,14 @@ export function runCommand(deps: LongRunningDeps): Command {
           `lbbench: ${flags.noisyFails ? 'error' : 'warning'}: ${v.scenario} "${v.name}" is NOISY: ${v.reason ?? ''}; ` +
             `${flags.noisyFails ? 'failing (--noisy-fails)' : 'not failing (pass --noisy-fails to fail)'}; more --repeat narrows it\n`,
         );
+      }
+      if (flags.judgeSaturated) {
+        for (const sc of outcome.run.scenarios.filter((x) => x.status === 'invalid' && invalidOnlyBySaturation(x.invalidReasons))) {
+          stderr.write(
+            `lbbench: warning: ${sc.name} is INVALID only because the load generator was saturated; judged on its verdicts (--judge-saturated). ` +
+              'A starved generator inflates latencies on both sides of a ratio: read its latencies as upper bounds\n',
+          );
+        }
       }
       requestExitCode(outcome.exitCode);
     });

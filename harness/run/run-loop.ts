@@ -29,6 +29,7 @@ import { buildComparisons } from '../report/comparison.js';
 import { buildSummary } from '../report/summary.js';
 import { renderComparisonTerminal, renderScenarioTerminal, renderServiceTable, renderSummaryTerminal } from '../report/terminal.js';
 import { writeReports } from '../report/write.js';
+import { invalidOnlyBySaturation } from '../result/invalid-reasons.js';
 import type { RunResult, ScenarioResult, Verdict } from '../result/scenario-api.js';
 import { collectEnvironment } from '../sampling/environment.js';
 import { startServices, type ManagedServices } from '../services/services.js';
@@ -51,6 +52,10 @@ export interface RunOptions extends PlanOptions, ScenarioRunOptions {
   knownScenarios?: readonly LoadedScenario[];
   /** A NOISY verdict fails the run (exit 1) instead of a warning. Default false. */
   noisyFails?: boolean;
+  /** A scenario INVALID only because the load generator was saturated
+   * (result/invalid-reasons.ts) is judged on its verdicts instead of
+   * making the run INVALID (`--judge-saturated`). Default false. */
+  judgeSaturated?: boolean;
   /** Runs of each scenario (`--repeat N`); verdicts on the medians. Default 1. */
   repeat?: number;
   /** Use running services instead of starting them. Default false. */
@@ -101,14 +106,18 @@ export function makeRunId(startedAtMs: number, quick: boolean): string {
 /** The exit code of a run: 3 when interrupted, any scenario is not `ok`
  * or a verdict is SKIP (schema-1: an unmeasured threshold never passes),
  * else 1 when any verdict FAILed (or was NOISY with `noisyFails`), else 0.
- * N/A verdicts (unavailable, or optional and not measured) do not count. */
+ * N/A verdicts (unavailable, or optional and not measured) do not count.
+ * With `judgeSaturated`, a scenario INVALID for generator saturation alone
+ * counts as measured: its verdicts decide. */
 export function runExitCode(
-  scenarios: readonly Pick<ScenarioResult, 'status' | 'verdicts'>[],
+  scenarios: readonly (Pick<ScenarioResult, 'status' | 'verdicts'> & { invalidReasons?: readonly string[] })[],
   interrupted: boolean,
-  opts: { noisyFails?: boolean } = {},
+  opts: { noisyFails?: boolean; judgeSaturated?: boolean } = {},
 ): ExitCodeValue {
   const any = (level: Verdict['verdict']): boolean => scenarios.some((s) => s.verdicts.some((v) => v.verdict === level));
-  if (interrupted || scenarios.some((s) => s.status !== 'ok') || any('SKIP')) return ExitCode.INVALID_RUN;
+  const measured = (s: (typeof scenarios)[number]): boolean =>
+    s.status === 'ok' || (opts.judgeSaturated === true && s.status === 'invalid' && invalidOnlyBySaturation(s.invalidReasons ?? []));
+  if (interrupted || !scenarios.every(measured) || any('SKIP')) return ExitCode.INVALID_RUN;
   if (any('FAIL') || (opts.noisyFails === true && any('NOISY'))) return ExitCode.THRESHOLD_FAILED;
   return ExitCode.OK;
 }
@@ -156,7 +165,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   }
 
   const interrupted = opts.signal.aborted;
-  const exitCode = runExitCode(scenarios, interrupted, { noisyFails: opts.noisyFails === true });
+  const exitCode = runExitCode(scenarios, interrupted, { noisyFails: opts.noisyFails === true, judgeSaturated: opts.judgeSaturated === true });
   const summary = buildSummary(scenarios);
   const runId = uniqueRunId(makeRunId(startedAtMs, quick), opts.reportsDir);
   const run: RunResult = {

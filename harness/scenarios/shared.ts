@@ -11,6 +11,7 @@ import { MetricName } from '../../common/metric-names.js';
 import { readProcStat } from '../sampling/proc-stats.js';
 import type { EngineName, LoadResult } from '../engines/engine.js';
 import { closedLoopEngineNames } from '../engines/index.js';
+import { generatorSaturatedReason } from '../result/invalid-reasons.js';
 import type { SamplingData, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
 import { errorCount, errorRate, peakGauge, type RssSample } from './analysis.js';
 import { ErrorCode } from '../../common/error-codes.js';
@@ -167,7 +168,7 @@ export interface LoadCheck {
 export function checkLoad(label: string, result: LoadResult, check: LoadCheck): string[] {
   const reasons: string[] = [];
   if ((check.requireUnsaturatedGenerator ?? true) && result.generator.saturated) {
-    reasons.push(`${label}: the load generator was saturated${result.generator.saturatedReason ? ` (${result.generator.saturatedReason})` : ''}`);
+    reasons.push(generatorSaturatedReason(label, result.generator.saturatedReason));
   }
   if (check.maxErrorRate !== undefined) {
     const rate = errorRate(result);

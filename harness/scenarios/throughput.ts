@@ -15,6 +15,7 @@ import { MetricName } from '../../common/metric-names.js';
 import type { EngineName, LoadResult, LoadSpec } from '../engines/engine.js';
 import { counterDelta } from '../sampling/sampler.js';
 import type { PromSnapshot, ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
+import { generatorSaturatedReason } from '../result/invalid-reasons.js';
 import { BYTES_PER_GB, formatUsAsMs, percentDifference, round } from './analysis.js';
 import {
   checkLoad,
@@ -218,7 +219,11 @@ async function measureLb(ctx: ScenarioContext, engine: EngineName, spec: LoadSpe
 export function generatorBoundReason(lb: LoadResult, direct: LoadResult | undefined): string | undefined {
   if (!lb.generator.saturated) return undefined;
   if (direct && direct.bytesPerSecond > lb.bytesPerSecond * 1.1) return undefined;
-  return `the load generator was saturated (${Math.round(lb.generator.maxProcessCpuPercent)}% of a core) and did not go faster direct: the throughput measured is the generator's`;
+  return generatorSaturatedReason(
+    '',
+    `${Math.round(lb.generator.maxProcessCpuPercent)}% of a core`,
+    "and did not go faster direct: the throughput measured is the generator's",
+  );
 }
 
 export const throughputKind: ScenarioKind<ThroughputSettings> = {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeRunId, runExitCode } from '../../harness/run/run-loop.js';
 import type { Verdict } from '../../harness/result/scenario-api.js';
+import { generatorSaturatedReason, invalidOnlyBySaturation, isGeneratorSaturatedReason } from '../../harness/result/invalid-reasons.js';
 
 test('run ids are the UTC start second with the profile', () => {
   const t = Date.UTC(2026, 10, 26, 14, 30, 5, 789);
@@ -31,4 +32,29 @@ test('exit code: NOISY exits 0 (a warning), or 1 with noisyFails', () => {
   assert.equal(runExitCode([noisy], false), 0);
   assert.equal(runExitCode([noisy], false, { noisyFails: true }), 1);
   assert.equal(runExitCode([{ status: 'invalid', verdicts: [] }, noisy], false, { noisyFails: true }), 3);
+});
+
+test('exit code: judgeSaturated judges a scenario INVALID only for generator saturation on its verdicts; any other reason stays 3', () => {
+  const saturated = generatorSaturatedReason('repeat 1/3: lb c100', 'process 0: send-loop lag p99 12.6 ms > 10.0 ms');
+  const throughputBound = generatorSaturatedReason('', '93% of a core', 'and did not go faster direct');
+  const passing = { status: 'invalid' as const, verdicts: [verdict('PASS')], invalidReasons: [saturated, throughputBound] };
+  const failing = { status: 'invalid' as const, verdicts: [verdict('FAIL')], invalidReasons: [saturated] };
+  const mixed = { status: 'invalid' as const, verdicts: [verdict('PASS')], invalidReasons: [saturated, 'lb: 0 of 1000 connections established'] };
+  const unmeasured = { status: 'invalid' as const, verdicts: [verdict('PASS'), verdict('SKIP')], invalidReasons: [saturated] };
+  assert.equal(runExitCode([passing], false), 3, 'without the option, saturation voids the run');
+  assert.equal(runExitCode([passing], false, { judgeSaturated: true }), 0);
+  assert.equal(runExitCode([failing], false, { judgeSaturated: true }), 1, 'a FAIL under saturation still fails');
+  assert.equal(runExitCode([mixed], false, { judgeSaturated: true }), 3, 'another reason beside saturation still voids it');
+  assert.equal(runExitCode([unmeasured], false, { judgeSaturated: true }), 3, 'an unmeasured threshold is never a pass');
+  assert.equal(runExitCode([{ status: 'error', verdicts: [], invalidReasons: [] }], false, { judgeSaturated: true }), 3);
+  assert.equal(runExitCode([passing], true, { judgeSaturated: true }), 3, 'an interrupted run stays invalid');
+});
+
+test('saturation reasons are recognized in every form they are written, and nothing else is', () => {
+  assert.ok(isGeneratorSaturatedReason(generatorSaturatedReason('lb', 'CPU 95% of a core > 90%')));
+  assert.ok(isGeneratorSaturatedReason(`repeat 2/3: ${generatorSaturatedReason('direct')}`));
+  // A result stored before the helper existed words it the same way.
+  assert.ok(isGeneratorSaturatedReason('lb c1000: the load generator was saturated (process 1: send-loop lag p99 11.1 ms > 10.0 ms)'));
+  assert.equal(isGeneratorSaturatedReason('lb: 3 errors (0.30% of requests) exceed the allowance of 0.10%'), false);
+  assert.equal(invalidOnlyBySaturation([]), false, 'no reason is not "only saturation"');
 });
