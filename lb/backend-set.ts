@@ -50,7 +50,7 @@ export class BackendSet {
     ctx.hashKey = hashKey;
     if (tried === null) return this.balancer.pick(ctx, this.up);
     const mask = this.eligible;
-    for (let i = 0; i < this.size; i++) mask[i] = this.up[i]! & (tried[i]! ^ 1);
+    for (let i = 0; i < this.size; i++) mask[i] = (this.up[i] ?? 0) & ((tried[i] ?? 1) ^ 1);
     return this.balancer.pick(ctx, mask);
   }
 }

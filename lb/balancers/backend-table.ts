@@ -19,11 +19,26 @@ export class BackendTable {
     this.count = backends.length;
     this.ids = new Int32Array(backends.length);
     this.weights = new Int32Array(backends.length);
-    for (let k = 0; k < backends.length; k++) {
-      this.ids[k] = backends[k]!.index;
-      this.weights[k] = backends[k]!.weight;
-    }
+    backends.forEach((b, k) => {
+      this.ids[k] = b.index;
+      this.weights[k] = b.weight;
+    });
   }
+
+  /** Backend index at list position `k`; -1 outside the list, which no mask marks eligible. */
+  idAt(k: number): number {
+    return this.ids[k] ?? -1;
+  }
+
+  /** Weight at list position `k`; 0 outside the list. */
+  weightAt(k: number): number {
+    return this.weights[k] ?? 0;
+  }
+}
+
+/** Requests in flight to backend `id` (0 for an index the array does not hold). */
+export function inFlightOf(inFlight: Int32Array, id: number): number {
+  return inFlight[id] ?? 0;
 }
 
 /**
@@ -45,22 +60,26 @@ export function pickSmooth(
   loadNum: number,
   loadDen: number,
 ): number {
-  const { ids, weights, count } = table;
   let best = -1;
+  let bestCurrent = 0;
   let total = 0;
-  for (let k = 0; k < count; k++) {
-    const id = ids[k]!;
+  for (let k = 0; k < table.count; k++) {
+    const id = table.idAt(k);
     if (eligible[id] !== 1) continue;
-    const w = weights[k]!;
+    const w = table.weightAt(k);
     // Cross-multiplied so the tie test is exact integer arithmetic.
-    if (inFlight !== null && inFlight[id]! * loadDen !== loadNum * w) continue;
-    current[k] = current[k]! + w;
+    if (inFlight !== null && inFlightOf(inFlight, id) * loadDen !== loadNum * w) continue;
+    const grown = (current[k] ?? 0) + w;
+    current[k] = grown;
     total += w;
-    if (best === -1 || current[k]! > current[best]!) best = k;
+    if (best === -1 || grown > bestCurrent) {
+      best = k;
+      bestCurrent = grown;
+    }
   }
   if (best === -1) return -1;
-  current[best] = current[best]! - total;
-  return ids[best]!;
+  current[best] = bestCurrent - total;
+  return table.idAt(best);
 }
 
 /**
@@ -71,17 +90,17 @@ export function pickSmooth(
  * @returns a list position (not a backend index), or -1 when none is eligible.
  */
 export function drawWeighted(table: BackendTable, eligible: Uint8Array, r: number, excludeK: number): number {
-  const { ids, weights, count } = table;
+  const count = table.count;
   let total = 0;
   for (let k = 0; k < count; k++) {
-    if (k !== excludeK && eligible[ids[k]!] === 1) total += weights[k]!;
+    if (k !== excludeK && eligible[table.idAt(k)] === 1) total += table.weightAt(k);
   }
   if (total === 0) return -1;
   let target = r * total;
   let last = -1;
   for (let k = 0; k < count; k++) {
-    if (k === excludeK || eligible[ids[k]!] !== 1) continue;
-    target -= weights[k]!;
+    if (k === excludeK || eligible[table.idAt(k)] !== 1) continue;
+    target -= table.weightAt(k);
     if (target < 0) return k;
     last = k;
   }

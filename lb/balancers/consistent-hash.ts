@@ -53,26 +53,24 @@ export class ConsistentHashBalancer implements Balancer {
     // collision, and stays exact below 2^53 (fewer than 65536 backends).
     const keyed = new Float64Array(points);
     let p = 0;
-    for (let k = 0; k < backends.length; k++) {
-      const b = backends[k]!;
+    backends.forEach((b, k) => {
       for (let i = 0; i < virtualNodes * b.weight; i++) keyed[p++] = hash32(`${b.name}#${i}`) * 65536 + k;
-    }
+    });
     keyed.sort();
     this.ringHash = new Uint32Array(points);
     this.ringOwner = new Int32Array(points);
-    for (let i = 0; i < points; i++) {
-      const v = keyed[i]!;
+    keyed.forEach((v, i) => {
       this.ringHash[i] = Math.floor(v / 65536);
       this.ringOwner[i] = v % 65536;
-    }
+    });
   }
 
   pick(ctx: PickContext, eligible: Uint8Array): number {
-    const { ids, count } = this.table;
+    const table = this.table;
     // Without this check an all-ineligible mask would walk the whole ring.
     let any = false;
-    for (let k = 0; k < count; k++) {
-      if (eligible[ids[k]!] === 1) {
+    for (let k = 0; k < table.count; k++) {
+      if (eligible[table.idAt(k)] === 1) {
         any = true;
         break;
       }
@@ -85,13 +83,13 @@ export class ConsistentHashBalancer implements Balancer {
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (ringHash[mid]! < h) lo = mid + 1;
+      if ((ringHash[mid] ?? h) < h) lo = mid + 1;
       else hi = mid;
     }
     for (let step = 0; step < n; step++) {
       let i = lo + step;
       if (i >= n) i -= n;
-      const id = ids[this.ringOwner[i]!]!;
+      const id = table.idAt(this.ringOwner[i] ?? -1);
       if (eligible[id] === 1) return id;
     }
     return -1;

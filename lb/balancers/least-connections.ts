@@ -1,5 +1,5 @@
 import type { Balancer, BalancerBackend, BalancerFactory, PickContext } from './balancer.js';
-import { BackendTable, lessLoaded, pickSmooth } from './backend-table.js';
+import { BackendTable, inFlightOf, lessLoaded, pickSmooth } from './backend-table.js';
 
 /**
  * `least_connections`, weighted as nginx's least_conn: the eligible backend
@@ -18,22 +18,28 @@ export class LeastConnectionsBalancer implements Balancer {
   }
 
   pick(ctx: PickContext, eligible: Uint8Array): number {
-    const { ids, weights, count } = this.table;
+    const table = this.table;
     const inFlight = ctx.inFlight;
     let best = -1;
+    let bestLoad = 0;
+    let bestWeight = 0;
     let ties = 0;
-    for (let k = 0; k < count; k++) {
-      const id = ids[k]!;
+    for (let k = 0; k < table.count; k++) {
+      const id = table.idAt(k);
       if (eligible[id] !== 1) continue;
-      if (best === -1 || lessLoaded(inFlight[id]!, weights[k]!, inFlight[ids[best]!]!, weights[best]!)) {
+      const load = inFlightOf(inFlight, id);
+      const weight = table.weightAt(k);
+      if (best === -1 || lessLoaded(load, weight, bestLoad, bestWeight)) {
         best = k;
+        bestLoad = load;
+        bestWeight = weight;
         ties = 1;
-      } else if (!lessLoaded(inFlight[ids[best]!]!, weights[best]!, inFlight[id]!, weights[k]!)) {
+      } else if (!lessLoaded(bestLoad, bestWeight, load, weight)) {
         ties++;
       }
     }
-    if (ties <= 1) return best === -1 ? -1 : ids[best]!;
-    return pickSmooth(this.table, this.current, eligible, inFlight, inFlight[ids[best]!]!, weights[best]!);
+    if (ties <= 1) return best === -1 ? -1 : table.idAt(best);
+    return pickSmooth(table, this.current, eligible, inFlight, bestLoad, bestWeight);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Balancer, BalancerBackend, BalancerFactory, BalancerOptions, PickContext } from './balancer.js';
-import { BackendTable, drawWeighted, lessLoaded } from './backend-table.js';
+import { BackendTable, drawWeighted, inFlightOf, lessLoaded } from './backend-table.js';
 
 /**
  * `power_of_two_choices`: two distinct weighted-random eligible backends; the
@@ -17,13 +17,15 @@ export class PowerOfTwoChoicesBalancer implements Balancer {
   }
 
   pick(ctx: PickContext, eligible: Uint8Array): number {
-    const { ids, weights } = this.table;
-    const first = drawWeighted(this.table, eligible, this.random(), -1);
+    const table = this.table;
+    const first = drawWeighted(table, eligible, this.random(), -1);
     if (first === -1) return -1;
-    const second = drawWeighted(this.table, eligible, this.random(), first);
-    if (second === -1) return ids[first]!;
+    const second = drawWeighted(table, eligible, this.random(), first);
+    const firstId = table.idAt(first);
+    if (second === -1) return firstId;
+    const secondId = table.idAt(second);
     const inFlight = ctx.inFlight;
-    return lessLoaded(inFlight[ids[second]!]!, weights[second]!, inFlight[ids[first]!]!, weights[first]!) ? ids[second]! : ids[first]!;
+    return lessLoaded(inFlightOf(inFlight, secondId), table.weightAt(second), inFlightOf(inFlight, firstId), table.weightAt(first)) ? secondId : firstId;
   }
 }
 

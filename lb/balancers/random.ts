@@ -16,7 +16,7 @@ export class RandomBalancer implements Balancer {
 
   pick(_ctx: PickContext, eligible: Uint8Array): number {
     const k = drawWeighted(this.table, eligible, this.random(), -1);
-    return k === -1 ? -1 : this.table.ids[k]!;
+    return k === -1 ? -1 : this.table.idAt(k);
   }
 }
 

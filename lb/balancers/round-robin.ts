@@ -16,13 +16,15 @@ export class RoundRobinBalancer implements Balancer {
   }
 
   pick(_ctx: PickContext, eligible: Uint8Array): number {
-    const { ids, count } = this.table;
+    const table = this.table;
+    const count = table.count;
     for (let step = 0; step < count; step++) {
       let k = this.cursor + step;
       if (k >= count) k -= count;
-      if (eligible[ids[k]!] === 1) {
+      const id = table.idAt(k);
+      if (eligible[id] === 1) {
         this.cursor = k + 1 === count ? 0 : k + 1;
-        return ids[k]!;
+        return id;
       }
     }
     return -1;

@@ -32,6 +32,11 @@ export function errorIndexOf(kind: ErrorKindValue): number {
 
 const MAX_STATUS = 600;
 
+/** Adds one to `counts[i]`; an index past the end is dropped, as typed arrays drop such writes. */
+export function addOne(counts: Float64Array, i: number): void {
+  counts[i] = (counts[i] ?? 0) + 1;
+}
+
 /** Counters of one backend (by name) in one process. */
 export class BackendCounters {
   /** Responses by status code (index = code). */
@@ -53,11 +58,11 @@ export class BackendCounters {
 
   /** Counts one response with `status` that took `seconds`. */
   observe(status: number, seconds: number): void {
-    this.requestsByCode[status > 0 && status < MAX_STATUS ? status : 0]! += 1;
+    addOne(this.requestsByCode, status > 0 && status < MAX_STATUS ? status : 0);
     let i = 0;
     const n = DURATION_BUCKETS_S.length;
-    while (i < n && seconds > DURATION_BUCKETS_S[i]!) i++;
-    this.durationBuckets[i]! += 1;
+    while (i < n && seconds > (DURATION_BUCKETS_S[i] ?? Infinity)) i++;
+    addOne(this.durationBuckets, i);
     this.durationSumS += seconds;
   }
 }
@@ -102,6 +107,11 @@ export class WorkerCounters {
   bytesOut = 0;
   /** By ErrorIndex. */
   readonly errorsByKind = new Float64Array(ERROR_KINDS.length);
+
+  /** Counts one error of the kind at `index` (an ErrorIndex value). */
+  countError(index: number): void {
+    addOne(this.errorsByKind, index);
+  }
   // Kept forever, so counters stay monotonic when a reload removes a backend.
   private readonly byName = new Map<string, BackendCounters>();
 
@@ -119,15 +129,19 @@ export class WorkerCounters {
   snapshot(): WorkerSnapshot {
     const errors: Record<string, number> = {};
     ERROR_KINDS.forEach((k, i) => {
-      if (this.errorsByKind[i]! > 0) errors[k] = this.errorsByKind[i]!;
+      const n = this.errorsByKind[i] ?? 0;
+      if (n > 0) errors[k] = n;
     });
     const backends: BackendSnapshot[] = [];
     for (const c of this.byName.values()) {
       const requests: Record<string, number> = {};
-      for (let code = 0; code < MAX_STATUS; code++) if (c.requestsByCode[code]! > 0) requests[code] = c.requestsByCode[code]!;
+      c.requestsByCode.forEach((n, code) => {
+        if (n > 0) requests[code] = n;
+      });
       const retries: Record<string, number> = {};
       RETRY_REASONS.forEach((r, i) => {
-        if (c.retriesByReason[i]! > 0) retries[r] = c.retriesByReason[i]!;
+        const n = c.retriesByReason[i] ?? 0;
+        if (n > 0) retries[r] = n;
       });
       backends.push({
         name: c.name,
