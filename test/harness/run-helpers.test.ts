@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeRunId, runExitCode } from '../../harness/run/run-loop.js';
-import type { Verdict } from '../../harness/result/scenario-api.js';
+import { makeRunId, runExitCode, runStatusLine } from '../../harness/run/run-loop.js';
+import type { RunResult, ScenarioResult, Verdict } from '../../harness/result/scenario-api.js';
 
 test('run ids are the UTC start second with the profile', () => {
   const t = Date.UTC(2026, 10, 26, 14, 30, 5, 789);
@@ -31,4 +31,47 @@ test('exit code: NOISY exits 0 (a warning), or 1 with noisyFails', () => {
   assert.equal(runExitCode([noisy], false), 0);
   assert.equal(runExitCode([noisy], false, { noisyFails: true }), 1);
   assert.equal(runExitCode([{ status: 'invalid', verdicts: [] }, noisy], false, { noisyFails: true }), 3);
+});
+
+/** A run's parts that the status line reads: results of `names` (`name` or `name@target`, each `status`). */
+function statusRun(results: [string, ScenarioResult['status']][], targets: string[]): Parameters<typeof runStatusLine>[0] {
+  const scenarios = results.map(([id, status]) => {
+    const [name = id, target] = id.split('@');
+    return { name, status, ...(target !== undefined ? { target } : {}) } as ScenarioResult;
+  });
+  return { exitCode: 3, interrupted: true, scenarios, targets: targets.map((name) => ({ name, kind: 'lbbench', notes: [] })) } satisfies Pick<
+    RunResult,
+    'exitCode' | 'interrupted' | 'scenarios' | 'targets'
+  >;
+}
+
+test('status line with --targets counts scenarios, not results (was "interrupted after 10 of 5")', () => {
+  const targets = ['lbbench', 'nginx'];
+  const results: [string, ScenarioResult['status']][] = [
+    ['throughput@lbbench', 'ok'],
+    ['throughput@nginx', 'ok'],
+    ['failover@lbbench', 'ok'],
+    ['failover@nginx', 'interrupted'],
+  ];
+  assert.equal(
+    runStatusLine(statusRun(results, targets), 5),
+    'status: INVALID (exit 3); interrupted after 2 of 5 scenarios; partial report; failover on nginx interrupted',
+  );
+});
+
+test('status line with one target: scenarios as before, no target names', () => {
+  assert.equal(
+    runStatusLine(
+      statusRun(
+        [
+          ['throughput', 'ok'],
+          ['failover', 'interrupted'],
+        ],
+        ['lbbench'],
+      ),
+      3,
+    ),
+    'status: INVALID (exit 3); interrupted after 2 of 3 scenarios; partial report; failover interrupted',
+  );
+  assert.equal(runStatusLine({ ...statusRun([['throughput', 'ok']], ['lbbench']), exitCode: 0, interrupted: false }, 1), 'status: PASS (exit 0)');
 });
