@@ -31,7 +31,9 @@ export interface SlowlorisBenchOptions {
   byteIntervalMs: number;
   /** How long the attack runs before the traffic starts, ms, so that the
    * window sees the balancer cut the connections and the swarm reconnect
-   * (cuts came 13-16 s after connect with clientHeadersMs 10 s). Default 5000. */
+   * (whether it does depends on the phase of the server's header-timeout
+   * check: with clientHeadersMs 10 s, cuts came 13-16 s after connect in one
+   * run and 38-42 s in another). Default 5000. */
   leadMs: number;
   /** After each `with` window, how much longer the attack is held until
    * every connection was cut once, ms. Node's server checks header
