@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { readProcStat } from '../harness/sampling/proc-stats.js';
-import { itemAt } from '../common/checked.js';
+import { median } from '../common/stats.js';
 
 type Kind = 'bare' | 'backend';
 
@@ -138,13 +138,4 @@ async function main(): Promise<void> {
     `backend/bare requests/s ratio: median ${median(ratios).toFixed(3)} of [${ratios.map((x) => x.toFixed(3)).join(', ')}]; ` +
       `server CPU per request ratio: median ${median(cpuRatios).toFixed(3)} (${connections} connections, ${durationS} s x ${rounds} round(s))`,
   );
-}
-
-/** The median; NaN for no values. */
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const at = (i: number) => itemAt(sorted, i, 'a sorted sample');
-  return sorted.length % 2 === 1 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
 }

@@ -48,6 +48,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { itemAt } from '../common/checked.js';
+import { formatSpread } from './bench-kit.js';
 import { findOnPath } from '../harness/engines/external-binary.js';
 import { processTree, readProcStat } from '../harness/sampling/proc-stats.js';
 
@@ -548,21 +549,6 @@ const ROWS: Row[] = [
   { metric: 'rss_kb_per_idle_conn', label: `RSS KB per idle connection (${IDLE_CONNECTIONS})`, higherIsBetter: false, digits: 2 },
 ];
 
-/** The median; NaN for no values. */
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const at = (i: number) => itemAt(s, i, 'a sorted sample');
-  return s.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
-}
-
-function stat(xs: number[], digits: number): string {
-  if (xs.length === 0) return '-';
-  const f = (x: number) => x.toFixed(digits);
-  return xs.length === 1 ? f(itemAt(xs, 0, 'the one sample')) : `${f(median(xs))} [${f(Math.min(...xs))}-${f(Math.max(...xs))}]`;
-}
-
 /** samples[round][target name] */
 function renderTable(o: Options, samples: Record<string, Sample>[]): string {
   const names = o.targets.map((t) => t.name);
@@ -584,9 +570,9 @@ function renderTable(o: Options, samples: Record<string, Sample>[]): string {
         const y = s[b]?.[row.metric];
         if (x !== undefined && y !== undefined && y !== 0) rs.push(x / y);
       }
-      return stat(rs, 2);
+      return formatSpread(rs, 2);
     });
-    lines.push(`| ${[row.label, ...values.map((v) => stat(v, row.digits)), ...ratios].join(' | ')} |`);
+    lines.push(`| ${[row.label, ...values.map((v) => formatSpread(v, row.digits)), ...ratios].join(' | ')} |`);
   }
   return lines.join('\n');
 }

@@ -11,7 +11,7 @@
  */
 import { ExitCode, type ExitCodeValue } from '../../common/exit-codes.js';
 import type { RunResult, ScenarioResult } from '../result/scenario-api.js';
-import { median } from '../judge/repeat-stats.js';
+import { median } from '../../common/stats.js';
 import { metricDirection, type Direction } from './direction.js';
 import { shiftInterval } from './rank-test.js';
 

@@ -11,6 +11,7 @@ import type { ReportTable, RunResult, SamplingData, ScenarioResult, Verdict } fr
 import { formatNumber } from './format.js';
 import { GUIDE_HEADLINES, guideHeadlineOf } from './summary.js';
 import { itemAt } from '../../common/checked.js';
+import { finiteMedian } from '../../common/stats.js';
 
 /** Which way a figure is better. */
 export type Direction = 'higher' | 'lower';
@@ -67,13 +68,6 @@ function lbCpuSeconds(sampling: SamplingData | undefined): number | undefined {
   return any ? total : undefined;
 }
 
-function median(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const v = [...values].sort((a, b) => a - b);
-  const mid = v.length >> 1;
-  return v.length % 2 ? v[mid] : (itemAt(v, mid - 1, 'v[mid - 1]') + itemAt(v, mid, 'v[mid]')) / 2;
-}
-
 /** The target's name of a result (schema 1: lbbench). */
 export function targetOf(s: Pick<ScenarioResult, 'target'>): string {
   return s.target ?? 'lbbench';
@@ -115,7 +109,7 @@ export function scenarioComparison(results: readonly ScenarioResult[]): ReportTa
     rows.push([figure, direct === undefined ? '—' : formatNumber(direct), ...cells]);
   };
   for (const f of figures) {
-    const direct = median(results.map((r) => r.metrics[`direct_${f}`]).filter((v): v is number => v !== undefined));
+    const direct = finiteMedian(results.map((r) => r.metrics[`direct_${f}`]).filter((v): v is number => v !== undefined));
     addRow(
       f,
       results.map((r) => r.metrics[f]),

@@ -25,7 +25,7 @@ import type { EngineName } from '../engines/engine.js';
 import { engineVersions } from '../engines/index.js';
 import { planScenarios, type PlanOptions } from '../plan/plan.js';
 import type { LoadedScenario } from '../plan/scenario-file.js';
-import { buildComparisons } from '../report/comparison.js';
+import { buildComparisons, targetOf } from '../report/comparison.js';
 import { buildSummary } from '../report/summary.js';
 import { renderComparisonTerminal, renderScenarioTerminal, renderServiceTable, renderSummaryTerminal } from '../report/terminal.js';
 import { writeReports } from '../report/write.js';
@@ -190,15 +190,25 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   if (summary.length > 0 && comparisons.length === 0) opts.out(renderSummaryTerminal(summary, { wide: opts.wide === true }));
   if (comparisons.length > 0) opts.out(renderComparisonTerminal(run, { wide: opts.wide === true }));
   const { jsonPath, mdPath, htmlPath } = await writeReports(run, opts.reportsDir);
-  opts.out(`${statusLine(run, planned.length)}\nreport: ${mdPath}\nhtml: ${htmlPath}\nresult: ${jsonPath}\n`);
+  opts.out(`${runStatusLine(run, planned.length)}\nreport: ${mdPath}\nhtml: ${htmlPath}\nresult: ${jsonPath}\n`);
   return { run, jsonPath, mdPath, exitCode };
 }
 
-function statusLine(run: RunResult, plannedCount: number): string {
+/**
+ * The run's last line: `status: PASS (exit 0)`, and when interrupted how
+ * many of the `plannedCount` scenarios it reached, then every result that is
+ * not `ok`. With several targets a scenario has a result per target, so
+ * scenarios are counted by name and each result names its target.
+ */
+export function runStatusLine(run: Pick<RunResult, 'exitCode' | 'interrupted' | 'scenarios' | 'targets'>, plannedCount: number): string {
   const word = run.exitCode === ExitCode.OK ? 'PASS' : run.exitCode === ExitCode.THRESHOLD_FAILED ? 'FAIL' : 'INVALID';
-  const bad = run.scenarios.filter((s) => s.status !== 'ok').map((s) => `${s.name} ${s.status}`);
+  const severalTargets = (run.targets?.length ?? 0) > 1;
+  const bad = run.scenarios.filter((s) => s.status !== 'ok').map((s) => `${s.name}${severalTargets ? ` on ${targetOf(s)}` : ''} ${s.status}`);
   const parts = [`status: ${word} (exit ${run.exitCode})`];
-  if (run.interrupted) parts.push(`interrupted after ${run.scenarios.length} of ${plannedCount} scenarios; partial report`);
+  if (run.interrupted) {
+    const reached = new Set(run.scenarios.map((s) => s.name)).size;
+    parts.push(`interrupted after ${reached} of ${plannedCount} scenarios; partial report`);
+  }
   if (bad.length > 0) parts.push(bad.join(', '));
   return parts.join('; ');
 }

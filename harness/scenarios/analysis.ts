@@ -8,6 +8,7 @@ import type { AlgorithmName } from '../../common/config.js';
 import type { LoadResult, SeriesBucket } from '../engines/engine.js';
 import type { SamplingData } from '../result/scenario-api.js';
 import { itemAt } from '../../common/checked.js';
+import { finiteMedian } from '../../common/stats.js';
 
 /** Bytes in one MB as memory is reported here (MiB, 1,048,576). */
 export const BYTES_PER_MB = 1_048_576;
@@ -113,7 +114,7 @@ export function theilSenSlope(points: readonly { x: number; y: number }[], maxPo
       if (b !== undefined && b.x !== a.x) slopes.push((b.y - a.y) / (b.x - a.x));
     }
   }
-  return median(slopes) ?? 0;
+  return finiteMedian(slopes) ?? 0;
 }
 
 /** Least-squares slope of y over x; 0 with fewer than two distinct x. */
@@ -204,14 +205,6 @@ export function errorRateWithDropped(result: Pick<LoadResult, 'errors' | 'reques
   return attempts > 0 ? (errors + dropped) / attempts : 0;
 }
 
-/** Median of the finite values; undefined when there are none. */
-export function median(values: readonly number[]): number | undefined {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (v.length === 0) return undefined;
-  const mid = v.length >> 1;
-  return v.length % 2 ? itemAt(v, mid, 'v[mid]') : (itemAt(v, mid - 1, 'v[mid - 1]') + itemAt(v, mid, 'v[mid]')) / 2;
-}
-
 /**
  * p99 drift over a run: the median per-interval p99 of the last third of
  * the intervals divided by that of the first third. Intervals without
@@ -221,8 +214,8 @@ export function p99DriftRatio(series: readonly SeriesBucket[]): number | undefin
   const p99s = series.filter((b) => b.requests > 0).map((b) => b.p99Us);
   if (p99s.length < 3) return undefined;
   const third = Math.max(1, Math.floor(p99s.length / 3));
-  const first = median(p99s.slice(0, third));
-  const last = median(p99s.slice(-third));
+  const first = finiteMedian(p99s.slice(0, third));
+  const last = finiteMedian(p99s.slice(-third));
   return first && last !== undefined ? last / first : undefined;
 }
 

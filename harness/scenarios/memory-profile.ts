@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { MetricName } from '../../common/metric-names.js';
 import type { ScenarioContext, ScenarioOutcome } from '../result/scenario-api.js';
-import { BYTES_PER_MB, median, peakGauge, round, rssSlopeMbPerMin } from './analysis.js';
+import { finiteMedian } from '../../common/stats.js';
+import { BYTES_PER_MB, peakGauge, round, rssSlopeMbPerMin } from './analysis.js';
 import {
   checkLoad,
   checkPeakConnections,
@@ -75,7 +76,7 @@ async function runMemoryProfile(ctx: ScenarioContext, s: MemoryProfileSettings):
   try {
     rec.phase = 'idle';
     await sleep(s.idleMs, ctx.signal);
-    const idleRss = median(rec.of('idle').map((x) => x.rssBytes)) ?? 0;
+    const idleRss = finiteMedian(rec.of('idle').map((x) => x.rssBytes)) ?? 0;
     rows.push({ phase: 'idle', connections: 0, rssBytes: idleRss });
     metrics['rss_idle_mb'] = mb(idleRss);
     ctx.log(`RSS idle: ${mb(idleRss)} MB`);

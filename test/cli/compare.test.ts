@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { median } from '../../common/stats.js';
 import type { Comparison } from '../../harness/compare/compare.js';
 import { fixtureRun, fixtureScenario } from '../harness/report-fixture.js';
 import { runCli, tempDir } from './helpers.js';
@@ -23,7 +24,6 @@ after(() => tmp.cleanup());
 function writeRun(name: string, addMs: number, jitter: readonly number[] = [0, 0.1, -0.1, 0.2, 0.05]): string {
   const p50 = jitter.map((j) => 2 + j + addMs);
   const p99 = jitter.map((j) => 4 + 2 * j + addMs);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[2] ?? NaN;
   const run = fixtureRun({
     repeat: 5,
     scenarios: [
@@ -49,14 +49,22 @@ before(() => {
   same = writeRun('same', 0, [0.05, -0.05, 0.15, 0, 0.1]);
 });
 
+/** A gate the unchanged runs must pass: a 10% limit at 99% confidence on p50 and p99. */
+const GATE_10PCT = ['--fail-on-regression', '10%', '--confidence', '0.99', '--metric', 'p50_ms', '--metric', 'p99_ms'];
+
+/** `lbbench compare BASE HEAD ...flags --format json`, asserted to exit 0: its Comparison. */
+async function compareJson(head: string, flags: readonly string[] = []): Promise<Comparison> {
+  const r = await runCli(['compare', base, head, ...flags, '--format', 'json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return JSON.parse(r.stdout) as Comparison;
+}
+
 test('compare: samples 20 ms slower in HEAD are a significant latency regression; --fail-on-regression exits 1', async () => {
   const md = path.join(tmp.dir, 'comment.md');
   const r = await runCli(['compare', base, slow, '--fail-on-regression', '10%', '--markdown', md]);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /FAIL: \d+ significant regressions? past the 10% limit/);
-  const json = await runCli(['compare', base, slow, '--format', 'json']);
-  assert.equal(json.code, 0, json.stderr);
-  const c = JSON.parse(json.stdout) as Comparison;
+  const c = await compareJson(slow);
   for (const metric of ['p50_ms', 'p99_ms']) {
     const m = c.metrics.find((x) => x.metric === metric);
     assert.ok(m, `${metric} compared`);
@@ -71,23 +79,7 @@ test('compare: samples 20 ms slower in HEAD are a significant latency regression
 });
 
 test('compare: a run against itself shows no change and passes the gate', async () => {
-  const r = await runCli([
-    'compare',
-    base,
-    base,
-    '--fail-on-regression',
-    '10%',
-    '--confidence',
-    '0.99',
-    '--metric',
-    'p50_ms',
-    '--metric',
-    'p99_ms',
-    '--format',
-    'json',
-  ]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  const c = JSON.parse(r.stdout) as Comparison;
+  const c = await compareJson(base, GATE_10PCT);
   assert.deepEqual(
     c.metrics.map((m) => [m.metric, m.verdict, m.pastLimit]),
     [
@@ -99,23 +91,7 @@ test('compare: a run against itself shows no change and passes the gate', async 
 });
 
 test('compare: two runs a few % apart are compared sample by sample and stay under the limit', async () => {
-  const r = await runCli([
-    'compare',
-    base,
-    same,
-    '--fail-on-regression',
-    '10%',
-    '--confidence',
-    '0.99',
-    '--metric',
-    'p50_ms',
-    '--metric',
-    'p99_ms',
-    '--format',
-    'json',
-  ]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  const c = JSON.parse(r.stdout) as Comparison;
+  const c = await compareJson(same, GATE_10PCT);
   assert.equal(c.metrics.length, 2);
   for (const m of c.metrics) {
     assert.equal(m.baseSamples.length, 5, m.metric);

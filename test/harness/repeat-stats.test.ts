@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { median, metricStats, quantile } from '../../harness/judge/repeat-stats.js';
+import { median, quantile } from '../../common/stats.js';
+import { metricStats } from '../../harness/judge/repeat-stats.js';
 
 test('quantiles interpolate linearly between order statistics (numpy default)', () => {
   const cases: { values: number[]; q: number; want: number }[] = [

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeRunId, runExitCode } from '../../harness/run/run-loop.js';
-import type { Verdict } from '../../harness/result/scenario-api.js';
+import { makeRunId, runExitCode, runStatusLine } from '../../harness/run/run-loop.js';
+import type { RunResult, ScenarioResult, Verdict } from '../../harness/result/scenario-api.js';
 import { generatorSaturatedReason, invalidOnlyBySaturation, isGeneratorSaturatedReason } from '../../harness/result/invalid-reasons.js';
 
 test('run ids are the UTC start second with the profile', () => {
@@ -57,4 +57,47 @@ test('saturation reasons are recognized in every form they are written, and noth
   assert.ok(isGeneratorSaturatedReason('lb c1000: the load generator was saturated (process 1: send-loop lag p99 11.1 ms > 10.0 ms)'));
   assert.equal(isGeneratorSaturatedReason('lb: 3 errors (0.30% of requests) exceed the allowance of 0.10%'), false);
   assert.equal(invalidOnlyBySaturation([]), false, 'no reason is not "only saturation"');
+});
+
+/** A run's parts that the status line reads: results of `names` (`name` or `name@target`, each `status`). */
+function statusRun(results: [string, ScenarioResult['status']][], targets: string[]): Parameters<typeof runStatusLine>[0] {
+  const scenarios = results.map(([id, status]) => {
+    const [name = id, target] = id.split('@');
+    return { name, status, ...(target !== undefined ? { target } : {}) } as ScenarioResult;
+  });
+  return { exitCode: 3, interrupted: true, scenarios, targets: targets.map((name) => ({ name, kind: 'lbbench', notes: [] })) } satisfies Pick<
+    RunResult,
+    'exitCode' | 'interrupted' | 'scenarios' | 'targets'
+  >;
+}
+
+test('status line with --targets counts scenarios, not results (was "interrupted after 10 of 5")', () => {
+  const targets = ['lbbench', 'nginx'];
+  const results: [string, ScenarioResult['status']][] = [
+    ['throughput@lbbench', 'ok'],
+    ['throughput@nginx', 'ok'],
+    ['failover@lbbench', 'ok'],
+    ['failover@nginx', 'interrupted'],
+  ];
+  assert.equal(
+    runStatusLine(statusRun(results, targets), 5),
+    'status: INVALID (exit 3); interrupted after 2 of 5 scenarios; partial report; failover on nginx interrupted',
+  );
+});
+
+test('status line with one target: scenarios as before, no target names', () => {
+  assert.equal(
+    runStatusLine(
+      statusRun(
+        [
+          ['throughput', 'ok'],
+          ['failover', 'interrupted'],
+        ],
+        ['lbbench'],
+      ),
+      3,
+    ),
+    'status: INVALID (exit 3); interrupted after 2 of 3 scenarios; partial report; failover interrupted',
+  );
+  assert.equal(runStatusLine({ ...statusRun([['throughput', 'ok']], ['lbbench']), exitCode: 0, interrupted: false }, 1), 'status: PASS (exit 0)');
 });
