@@ -147,7 +147,8 @@ export const LbConfigSchema = z
         /** Retry budget (Envoy's): concurrent retries in a worker may be at most
          * max(minConcurrency, budgetPercent % of its active requests). Retries
          * of attempts that never connected (refused, unreachable, connect
-         * timeout) are exempt. Over budget: the failure's own status (502/504)
+         * timeout), and retries away from a backend the worker holds down
+         * (passive health), are exempt. Over budget: the failure's own status (502/504)
          * and `lb_errors_total{kind="retry_budget"}`. Percent, 0..100. Default 20. */
         budgetPercent: z.number().min(0).max(100).default(20),
         /** Concurrent retries always allowed per worker, whatever the load. Default 3. */

@@ -445,7 +445,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
       tried[index] = 1;
       const next = set.pick(this.clientIp, this.hashKey, tried);
       if (next >= 0) {
-        if (!this.takeRetryBudget(failure)) {
+        if (!this.takeRetryBudget(failure, index)) {
           this.countError(ErrorIndex.retryBudget);
           this.respondError(failure.status, index);
           return;
@@ -469,11 +469,17 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     return failure.neverReached || !this.requestSent || isIdempotent(this.req.method ?? '');
   }
 
-  /** Whether the retry budget lets this failure be retried; takes a place when it must. */
-  private takeRetryBudget(failure: FailureInfo): boolean {
-    // A connection that never came up added no load: failover stays free.
-    if (failure.budgetExempt || this.budgetHeld) return true;
+  /**
+   * Whether the retry budget lets this failure on backend `index` be
+   * retried; takes a place when it must. Exempt: a connection that never
+   * came up (it added no load), and a backend this worker now holds down (a
+   * passive failure just marked it, e.g. a killed backend resetting its
+   * in-flight requests): moving its requests elsewhere is failover, and
+   * they no longer go to it.
+   */
+  private takeRetryBudget(failure: FailureInfo, index: number): boolean {
     const set = this.set;
+    if (failure.budgetExempt || this.budgetHeld || set.up[index] === 0) return true;
     if (!this.host.retryBudget.tryAcquire(set.budgetPercent, set.minConcurrency)) return false;
     this.budgetHeld = true;
     return true;

@@ -147,6 +147,17 @@ describe('retry budget', () => {
     assert.equal(m.get(MetricName.retries), 0);
   });
 
+  it('a reset that marks its backend down (passive health) is failover: retried with a budget of zero', async (t) => {
+    const resetter = await startBackend('resetter', (req) => req.socket.destroy());
+    const good = await startBackend('good');
+    t.after(() => Promise.all([resetter.close(), good.close()]));
+    const lb = await balancerFor(t, [resetter, good], { retries: { budgetPercent: 0, minConcurrency: 0 } });
+    assert.equal((await httpRequest(`http://127.0.0.1:${lb.port}/`)).status, 200);
+    const m = await scrape(lb.metricsPort);
+    assert.equal(m.get(MetricName.retries, { backend: 'resetter', reason: 'upstream_reset' }), 1);
+    assert.equal(m.get(MetricName.errors, { kind: 'retry_budget' }), 0);
+  });
+
   it('exhausted: a per-try timeout keeps its 504', async (t) => {
     const hang = await hangingBackend('hang');
     const good = await startBackend('good');
