@@ -66,8 +66,19 @@ const TimeoutsSchema = z
   .strictObject({
     /** Upstream TCP connect timeout, ms. Default 1000. Maps to 504 (retried). */
     connectMs: positiveMs.default(1000),
-    /** Time for the backend to send response headers, ms. Default 30000. Maps to 504. */
-    headersMs: positiveMs.default(30_000),
+    /** Per-try timeout: from the request being sent (its body included) to
+     * the response head, ms. Default 5000. Maps to 504; an idempotent request
+     * is retried on another backend while `requestMs` leaves time, and each
+     * try gets min(headersMs, time left). */
+    headersMs: positiveMs.default(5_000),
+    /** Total deadline per request across every attempt, until the response
+     * head, ms. Default 15000 (Envoy's route timeout). It runs from the
+     * request's arrival (the wait for an upstream connection counts) and
+     * starts again when a request body has been sent whole, so an upload is
+     * not cut by it. When it passes before a response head: 504,
+     * `lb_errors_total{kind="deadline"}`. The body afterwards is bounded by
+     * `bodyMs` per gap, not by this. */
+    requestMs: positiveMs.default(15_000),
     /** Max gap between body chunks from the backend, ms. Default 60000. */
     bodyMs: positiveMs.default(60_000),
     /** Idle client keep-alive connections are closed after this, ms. Default 5000. */
@@ -89,6 +100,11 @@ const PoolSchema = z
      * upstream keepalive_timeout). Capped by the backend's own `Keep-Alive:
      * timeout` hint minus 1 s, so the balancer closes before the backend does. */
     idleTimeoutMs: positiveMs.default(60_000),
+    /** Requests that may wait for an upstream socket, per backend per worker,
+     * when all `maxConnections` are busy. Default 1024. When it is full the
+     * request gets 503 at once (`lb_errors_total{kind="overload"}`); 0 means
+     * no waiting at all. The wait is bounded by `timeouts.requestMs`. */
+    maxQueue: z.number().int().min(0).max(1_000_000).default(1024),
   })
   .prefault({});
 
@@ -128,6 +144,15 @@ export const LbConfigSchema = z
       .strictObject({
         /** Retries on a different backend per request. Default 2. */
         max: z.number().int().min(0).max(10).default(2),
+        /** Retry budget (Envoy's): concurrent retries in a worker may be at most
+         * max(minConcurrency, budgetPercent % of its active requests). Retries
+         * of attempts that never connected (refused, unreachable, connect
+         * timeout), and retries away from a backend the worker holds down
+         * (passive health), are exempt. Over budget: the failure's own status (502/504)
+         * and `lb_errors_total{kind="retry_budget"}`. Percent, 0..100. Default 20. */
+        budgetPercent: z.number().min(0).max(100).default(20),
+        /** Concurrent retries always allowed per worker, whatever the load. Default 3. */
+        minConcurrency: z.number().int().min(0).max(100_000).default(3),
       })
       .prefault({}),
     limits: z

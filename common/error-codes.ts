@@ -80,6 +80,13 @@ export const ErrorCode = {
   UPSTREAM_UNSOLICITED: 'LBB_ERR_UPSTREAM_UNSOLICITED',
   /** Upstream: a reload removed the backend (502, retried). */
   POOL_CLOSED: 'LBB_ERR_POOL_CLOSED',
+  /** Upstream: the backend's wait queue (`pool.maxQueue`) is full (503). */
+  POOL_QUEUE_FULL: 'LBB_ERR_POOL_QUEUE_FULL',
+  /** Upstream: `timeouts.requestMs` passed before a response head (504). */
+  REQUEST_DEADLINE: 'LBB_ERR_REQUEST_DEADLINE',
+  /** Upstream: the backend's response head has a byte HTTP does not allow
+   * (a control byte in the reason phrase, a field name or value) (502). */
+  INVALID_RESPONSE_HEAD: 'LBB_ERR_INVALID_RESPONSE_HEAD',
 
   // The test backend (backend/).
   /** The backend cannot listen on its port. */

@@ -41,5 +41,11 @@ export const ErrorKind = {
   badRequest: 'bad_request',
   headersTooLarge: 'headers_too_large',
   badResponse: 'bad_response',
+  /** `timeouts.requestMs` passed before a response head (504). */
+  deadline: 'deadline',
+  /** A retry refused by the retry budget (the failure's own 502/504). */
+  retryBudget: 'retry_budget',
+  /** The backend's wait queue (`pool.maxQueue`) was full (503). */
+  overload: 'overload',
 } as const;
 export type ErrorKindValue = (typeof ErrorKind)[keyof typeof ErrorKind];

@@ -22,6 +22,13 @@ export class BackendSet {
   /** Close upstream connections after each response (`pool.keepAlive: false`). */
   readonly closeAfterEachRequest: boolean;
   readonly maxRetries: number;
+  /** Retry budget (`retries.budgetPercent`, `retries.minConcurrency`). */
+  readonly budgetPercent: number;
+  readonly minConcurrency: number;
+  /** Total deadline per request until the response head (`timeouts.requestMs`), ms. */
+  readonly requestMs: number;
+  /** Per-try timeout (`timeouts.headersMs`), ms. */
+  readonly tryMs: number;
   readonly passive: boolean;
 
   constructor(
@@ -40,6 +47,10 @@ export class BackendSet {
     this.hashHeader = lb.algorithm === 'consistent_hash' && lb.hash.key === 'header' ? lb.hash.header?.toLowerCase() : undefined;
     this.closeAfterEachRequest = !lb.pool.keepAlive;
     this.maxRetries = lb.retries.max;
+    this.budgetPercent = lb.retries.budgetPercent;
+    this.minConcurrency = lb.retries.minConcurrency;
+    this.requestMs = lb.timeouts.requestMs;
+    this.tryMs = lb.timeouts.headersMs;
     this.passive = lb.health.passive.enabled;
   }
 

@@ -1,7 +1,8 @@
 /**
  * The one place that maps a failure to what the client gets: upstream, no
- * eligible backend -> 503, refused/reset/bad response -> 502, timeout ->
- * 504; client side, a malformed request -> 400, headers not sent in time ->
+ * eligible backend or a full wait queue -> 503, refused/reset/bad response
+ * (framing, a byte HTTP does not allow in the head) -> 502, per-try timeout
+ * or the request deadline -> 504; client side, a malformed request -> 400, headers not sent in time ->
  * 408, headers too large -> 431. It also says whether the failure may be retried and whether it is
  * evidence that the backend is dead (passive health).
  */
@@ -15,7 +16,7 @@ export type RetryReason = (typeof RETRY_REASONS)[number];
 /** How one upstream failure is treated. */
 export interface FailureInfo {
   /** Status sent to the client when it is not retried. */
-  readonly status: 400 | 502 | 504;
+  readonly status: 400 | 502 | 503 | 504;
   /** `lb_errors_total{kind}`. */
   readonly kind: ErrorKindValue;
   /** Index into RETRY_REASONS, or -1 when never retried (a bad client request). */
@@ -25,10 +26,20 @@ export interface FailureInfo {
   readonly neverReached: boolean;
   /** Evidence the backend is dead: a refused or reset connection. */
   readonly passive: boolean;
+  /** The connection was never established, so a retry adds no load to the
+   * service: exempt from the retry budget (failover relies on it). */
+  readonly budgetExempt: boolean;
 }
 
-function info(status: FailureInfo['status'], kind: ErrorKindValue, reason: RetryReason | null, neverReached: boolean, passive: boolean): FailureInfo {
-  return Object.freeze({ status, kind, retryReason: reason === null ? -1 : RETRY_REASONS.indexOf(reason), neverReached, passive });
+function info(
+  status: FailureInfo['status'],
+  kind: ErrorKindValue,
+  reason: RetryReason | null,
+  neverReached: boolean,
+  passive: boolean,
+  budgetExempt = neverReached,
+): FailureInfo {
+  return Object.freeze({ status, kind, retryReason: reason === null ? -1 : RETRY_REASONS.indexOf(reason), neverReached, passive, budgetExempt });
 }
 
 const REFUSED = info(502, ErrorKind.connect, 'connect', true, true);
@@ -39,6 +50,11 @@ const RESET = info(502, ErrorKind.upstreamReset, 'upstream_reset', false, true);
 const BAD_RESPONSE = info(502, ErrorKind.badResponse, 'bad_response', false, false);
 // The pool was closed by a reload while the request waited: nothing was sent.
 const CLOSED = info(502, ErrorKind.connect, 'closed', true, false);
+// Every socket to the backend is busy and `pool.maxQueue` requests already
+// wait: shed at once rather than queue without bound (Envoy's pending overflow).
+const QUEUE_FULL = info(503, ErrorKind.overload, null, true, false);
+// `timeouts.requestMs` passed: nothing is left to retry with.
+const DEADLINE = info(504, ErrorKind.deadline, null, false, false);
 
 /** Classifies an upstream error by its `code` (socket errors, the
  * UpstreamError codes of upstream-connection.ts and upstream-pool.ts,
@@ -66,11 +82,22 @@ export function classifyUpstreamError(err: unknown): FailureInfo {
       return RESET;
     case ErrorCode.POOL_CLOSED:
       return CLOSED;
+    case ErrorCode.POOL_QUEUE_FULL:
+      return QUEUE_FULL;
+    case ErrorCode.REQUEST_DEADLINE:
+      return DEADLINE;
     default:
-      // HPE_* parser errors, an unsolicited response, ERR_INVALID_CHAR from
-      // writeHead on a header Node refuses: the backend's answer is unusable.
+      // HPE_* parser errors, an unsolicited response, INVALID_RESPONSE_HEAD
+      // (or ERR_INVALID_CHAR from writeHead on a header Node refuses): the
+      // backend's answer is unusable.
       return BAD_RESPONSE;
   }
+}
+
+/** Reason phrase of the balancer's own `status`, e.g. `Bad Gateway`. Never
+ * the backend's: a reason phrase it sent may hold bytes that cannot be sent. */
+export function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? 'Error';
 }
 
 /** How a request Node's server could not accept is answered. */
@@ -110,7 +137,7 @@ export function errorBody(status: number): Buffer {
   if (body === undefined) {
     const detail =
       status === 503
-        ? 'no healthy backend is available'
+        ? 'no healthy backend is available, or all are busy'
         : status === 502
           ? 'the backend failed to answer (connection refused, reset or malformed response)'
           : status === 504

@@ -5,19 +5,30 @@
  * with backpressure, retries on another backend where that is safe, and
  * maps failures to statuses (error-status.ts).
  *
+ * Time: a request has a deadline (`timeouts.requestMs`) until its response
+ * head, and each try a timeout (`timeouts.headersMs`) from the request being
+ * sent; one timer per exchange holds whichever is nearer. Retries that add
+ * load (after a timeout, reset or bad response) are bounded by the worker's
+ * retry budget (retry-budget.ts). The response head is held until its first
+ * body byte or its end, so a backend that fails in between still gets the
+ * client a 502/504 instead of a cut connection.
+ *
  * The hot path allocates little: the request head is one string built once
  * per request, listeners are shared functions (the response carries its
  * exchange), and a request without a body attaches nothing to it.
  */
 import http, { type IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { ErrorCode } from '../common/error-codes.js';
 import type { BackendSet } from './backend-set.js';
-import { classifyUpstreamError, errorBody, type FailureInfo } from './error-status.js';
+import { classifyUpstreamError, errorBody, statusText, type FailureInfo } from './error-status.js';
 import { buildClientHeaders, type RequestHeaderInfo } from './headers.js';
 import { ErrorIndex, errorIndexOf, type WorkerCounters } from './metrics/worker-counters.js';
 import type { UpstreamConnection, UpstreamHandler } from './upstream-connection.js';
 import { UpstreamError } from './upstream-connection.js';
+import { itemAt } from '../common/checked.js';
 import type { PoolWaiter } from './upstream-pool.js';
+import type { RetryBudget } from './retry-budget.js';
 
 /** Label used in `lb_requests_total` for responses no backend produced (503). */
 export const NO_BACKEND_LABEL = 'none';
@@ -29,6 +40,8 @@ export interface ExchangeHost {
   readonly draining: boolean;
   /** Marks backend `index` of `set` down locally and reports it. */
   markDown(set: BackendSet, index: number, reason: string): void;
+  /** The retry budget of this process (every exchange counts itself active in it). */
+  readonly retryBudget: RetryBudget;
 }
 
 /** The ServerResponse class of the proxy server: carries its exchange so
@@ -43,6 +56,10 @@ function onResponseClose(this: ProxyResponse): void {
 
 function onResponseDrain(this: ProxyResponse): void {
   this.exchange?.drained();
+}
+
+function onExchangeTimer(exchange: Exchange): void {
+  exchange.timedOut();
 }
 
 function isIdempotent(method: string): boolean {
@@ -97,6 +114,15 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   private readonly hashKey: string | undefined;
   private readonly clientIp: string;
   private readonly startMs: number;
+  /** performance.now() by which a response head must have arrived (timeouts.requestMs). */
+  private deadlineAt: number;
+  /** The deadline or the current try's timeout, whichever is nearer; null when neither runs. */
+  private timer: NodeJS.Timeout | null = null;
+  /** This exchange holds a place in the retry budget. */
+  private budgetHeld = false;
+  /** The response head received and not yet forwarded (see forwardHead). */
+  private headFields: string[] | null = null;
+  private headText = '';
 
   constructor(
     private readonly host: ExchangeHost,
@@ -108,6 +134,8 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     clientIp: string,
   ) {
     this.startMs = performance.now();
+    this.deadlineAt = this.startMs + set.requestMs;
+    host.retryBudget.active++;
     this.clientIp = clientIp;
     this.hasBody = info.hasBody;
     this.chunked = info.chunked;
@@ -124,7 +152,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   start(): void {
     const index = this.set.pick(this.clientIp, this.hashKey, null);
     if (index < 0) {
-      this.host.counters.errorsByKind[ErrorIndex.noBackend]! += 1;
+      this.countError(ErrorIndex.noBackend);
       this.respondError(503, -1);
       return;
     }
@@ -137,17 +165,84 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     this.attempts++;
     this.state = State.Waiting;
     this.requestSent = false;
-    set.inFlight[index]! += 1;
-    set.counters[index]!.activeRequests++;
-    set.pools[index]!.acquire(this);
+    this.status = 0;
+    this.headFields = null;
+    set.inFlight[index] = (set.inFlight[index] ?? 0) + 1;
+    itemAt(set.counters, index, 'backend counters').activeRequests++;
+    itemAt(set.pools, index, 'backend pool').acquire(this);
+    // Still waiting for a socket: the deadline bounds the wait.
+    if (this.state === State.Waiting && this.timer === null) this.armTimer(this.deadlineAt);
   }
 
   /** Ends the current attempt's bookkeeping (exactly once per attempt). */
   private endAttempt(): void {
     const set = this.set;
-    set.inFlight[this.backend]! -= 1;
-    set.counters[this.backend]!.activeRequests--;
+    set.inFlight[this.backend] = (set.inFlight[this.backend] ?? 0) - 1;
+    itemAt(set.counters, this.backend, 'backend counters').activeRequests--;
     this.conn = null;
+    this.clearTimer();
+  }
+
+  /** (Re)arms the exchange's one timer to fire at performance.now() `atMs`. */
+  private armTimer(atMs: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(onExchangeTimer, Math.max(1, Math.ceil(atMs - performance.now())), this);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** The request is sent whole: the try's timeout starts, min(headersMs, time left). */
+  private startTry(): void {
+    this.armTimer(Math.min(performance.now() + this.set.tryMs, this.deadlineAt));
+  }
+
+  /** @internal The timer fired: the deadline passed, or the current try timed out. */
+  timedOut(): void {
+    this.timer = null;
+    const state = this.state;
+    if ((state !== State.Waiting && state !== State.Active) || this.status !== 0) return;
+    // Timers may fire a millisecond early.
+    if (performance.now() >= this.deadlineAt - 1) {
+      this.deadlinePassed();
+      return;
+    }
+    // Ends in onUpstreamError, which retries while the deadline leaves time.
+    this.conn?.abort(new UpstreamError(ErrorCode.HEADERS_TIMEOUT, `no response head within ${this.set.tryMs}ms (per-try timeout)`));
+  }
+
+  /** `timeouts.requestMs` passed before a response head: 504, whatever the attempt was doing. */
+  private deadlinePassed(): void {
+    const index = this.backend;
+    if (this.state === State.Waiting) itemAt(this.set.pools, index, 'backend pool').cancel(this);
+    // Mid-exchange the connection's state is unknown: it cannot be reused.
+    else this.conn?.destroy();
+    this.endAttempt();
+    const failure = classifyUpstreamError(new UpstreamError(ErrorCode.REQUEST_DEADLINE, 'request deadline passed'));
+    this.countError(errorIndexOf(failure.kind));
+    this.respondError(failure.status, index);
+  }
+
+  /** Counts one `lb_errors_total{kind}` by ErrorIndex. */
+  private countError(index: number): void {
+    const errors = this.host.counters.errorsByKind;
+    errors[index] = (errors[index] ?? 0) + 1;
+  }
+
+  /** The exchange is over: its timer, its place among active requests and in the retry budget go. */
+  private settle(): void {
+    this.state = State.Done;
+    this.clearTimer();
+    const budget = this.host.retryBudget;
+    budget.active--;
+    if (this.budgetHeld) {
+      this.budgetHeld = false;
+      budget.release();
+    }
   }
 
   /** @internal PoolWaiter: a connection for the current attempt. */
@@ -155,13 +250,17 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     if (this.state !== State.Waiting) return false;
     this.state = State.Active;
     this.conn = conn;
-    const head = this.hasHost ? `${this.head}\r\n` : `${this.head}host: ${this.set.pools[this.backend]!.authority}\r\n\r\n`;
+    const head = this.hasHost ? `${this.head}\r\n` : `${this.head}host: ${itemAt(this.set.pools, this.backend, 'backend pool').authority}\r\n\r\n`;
     const skipBody = this.req.method === 'HEAD';
     if (!this.hasBody) {
       conn.begin(this, head, skipBody, !this.set.closeAfterEachRequest);
       this.requestSent = true;
+      this.startTry();
       return true;
     }
+    // The upload is bounded by socket idle timeouts, not the deadline, which
+    // starts again once the body is sent (finishBody).
+    this.clearTimer();
     conn.begin(this, head, skipBody, false);
     if (this.bodyEnded) {
       // Ended before any byte (an empty chunked body).
@@ -207,6 +306,11 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     if (this.chunked) conn.write(CHUNK_END);
     this.requestSent = true;
     conn.requestComplete(!this.set.closeAfterEachRequest);
+    // A head may already have come (an early answer to the upload).
+    if (this.status === 0) {
+      this.deadlineAt = performance.now() + this.set.requestMs;
+      this.startTry();
+    }
   }
 
   private readonly onBodyAbort = (): void => {
@@ -222,10 +326,10 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   clientGone(): void {
     const state = this.state;
     if (state === State.Done) return;
-    this.state = State.Done;
-    this.host.counters.errorsByKind[ErrorIndex.clientAbort]! += 1;
+    this.settle();
+    this.countError(ErrorIndex.clientAbort);
     if (state === State.Idle) return;
-    if (state === State.Waiting) this.set.pools[this.backend]!.cancel(this);
+    if (state === State.Waiting) itemAt(this.set.pools, this.backend, 'backend pool').cancel(this);
     // Mid-exchange the connection's state is unknown: it cannot be reused.
     else this.conn?.destroy();
     this.endAttempt();
@@ -237,26 +341,50 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     this.conn?.resume();
   }
 
-  /** @internal UpstreamHandler */
-  onUpstreamHeaders(status: number, statusText: string, headers: string[]): void {
+  /** @internal UpstreamHandler: held until the first body byte or the end (forwardHead). */
+  onUpstreamHeaders(status: number, text: string, headers: string[]): void {
     if (this.state !== State.Active) return;
     this.status = status;
+    this.headText = text;
+    this.headFields = headers;
+    // The head came in time; gaps in the body are bounded by timeouts.bodyMs.
+    this.clearTimer();
+  }
+
+  /**
+   * Sends the held response head to the client. Returns null, or the error
+   * that makes the answer unusable (a field Node refuses to send); nothing
+   * was sent then, so the client can still get a 502.
+   */
+  private forwardHead(): Error | null {
+    const headers = this.headFields;
+    if (headers === null) return null;
+    this.headFields = null;
     const res = this.res;
+    const status = this.status;
     // The backend's Date (if any) is forwarded; do not add a second one.
     res.sendDate = false;
     // An unread request body would be parsed as the next request: close instead.
     if (this.host.draining || (this.hasBody && !this.bodyEnded)) res.shouldKeepAlive = false;
     try {
-      res.writeHead(status, statusText || http.STATUS_CODES[status] || 'Unknown', buildClientHeaders(headers));
+      res.writeHead(status, this.headText || http.STATUS_CODES[status] || 'Unknown', buildClientHeaders(headers));
     } catch (err) {
-      // A field Node refuses to send (ERR_INVALID_CHAR): the answer is unusable.
-      this.conn?.abort(new UpstreamError((err as { code?: string }).code ?? 'ERR_INVALID_HEADER', (err as Error).message, { cause: err }));
+      res.sendDate = true;
+      return new UpstreamError((err as { code?: string }).code ?? 'ERR_INVALID_HEADER', (err as Error).message, { cause: err });
     }
+    return null;
   }
 
   /** @internal UpstreamHandler */
   onUpstreamData(chunk: Buffer): boolean {
     if (this.state !== State.Active) return true;
+    if (this.headFields !== null) {
+      const err = this.forwardHead();
+      if (err !== null) {
+        this.conn?.abort(err);
+        return true;
+      }
+    }
     this.host.counters.bytesOut += chunk.length;
     if (this.res.write(chunk)) return true;
     if (!this.waitingDrain) {
@@ -269,11 +397,19 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   /** @internal UpstreamHandler */
   onUpstreamEnd(): void {
     if (this.state !== State.Active) return;
-    this.state = State.Done;
     this.endAttempt();
+    const err = this.forwardHead();
+    if (err !== null) {
+      // The connection is back in its pool already: only this answer is lost.
+      const failure = classifyUpstreamError(err);
+      this.countError(errorIndexOf(failure.kind));
+      this.respondError(failure.status, this.backend);
+      return;
+    }
+    this.settle();
     if (this.bodyListening && !this.bodyEnded) this.detachBody();
     this.res.end();
-    this.set.counters[this.backend]!.observe(this.status, (performance.now() - this.startMs) / 1000);
+    itemAt(this.set.counters, this.backend, 'backend counters').observe(this.status, (performance.now() - this.startMs) / 1000);
   }
 
   private detachBody(): void {
@@ -291,16 +427,16 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     const state = this.state;
     if (state !== State.Waiting && state !== State.Active) return;
     this.endAttempt();
-    const counters = this.host.counters;
     const set = this.set;
     const index = this.backend;
     const failure = classifyUpstreamError(err);
     if (failure.passive && set.passive) this.host.markDown(set, index, passiveReason(failure, err));
+    const backendCounters = itemAt(set.counters, index, 'backend counters');
     if (this.res.headersSent) {
       // Mid-response: the status is gone; the only honest signal is a cut connection.
-      this.state = State.Done;
-      counters.errorsByKind[errorIndexOf(failure.kind)]! += 1;
-      set.counters[index]!.observe(this.status, (performance.now() - this.startMs) / 1000);
+      this.settle();
+      this.countError(errorIndexOf(failure.kind));
+      backendCounters.observe(this.status, (performance.now() - this.startMs) / 1000);
       this.res.destroy();
       return;
     }
@@ -309,32 +445,57 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
       tried[index] = 1;
       const next = set.pick(this.clientIp, this.hashKey, tried);
       if (next >= 0) {
-        set.counters[index]!.retriesByReason[failure.retryReason]! += 1;
+        if (!this.takeRetryBudget(failure, index)) {
+          this.countError(ErrorIndex.retryBudget);
+          this.respondError(failure.status, index);
+          return;
+        }
+        const reasons = backendCounters.retriesByReason;
+        reasons[failure.retryReason] = (reasons[failure.retryReason] ?? 0) + 1;
         if (this.bodyListening) this.req.pause();
         this.dispatchTo(next);
         return;
       }
     }
-    counters.errorsByKind[errorIndexOf(failure.kind)]! += 1;
+    this.countError(errorIndexOf(failure.kind));
     this.respondError(failure.status, index);
   }
 
   private mayRetry(failure: FailureInfo): boolean {
     if (failure.retryReason < 0 || this.attempts > this.set.maxRetries) return false;
     if (this.bodyConsumed) return false;
+    // No time left for another try (the deadline's own 504 is on its way).
+    if (performance.now() >= this.deadlineAt - 1) return false;
     return failure.neverReached || !this.requestSent || isIdempotent(this.req.method ?? '');
+  }
+
+  /**
+   * Whether the retry budget lets this failure on backend `index` be
+   * retried; takes a place when it must. Exempt: a connection that never
+   * came up (it added no load), and a backend this worker now holds down (a
+   * passive failure just marked it, e.g. a killed backend resetting its
+   * in-flight requests): moving its requests elsewhere is failover, and
+   * they no longer go to it.
+   */
+  private takeRetryBudget(failure: FailureInfo, index: number): boolean {
+    const set = this.set;
+    if (failure.budgetExempt || this.budgetHeld || set.up[index] === 0) return true;
+    if (!this.host.retryBudget.tryAcquire(set.budgetPercent, set.minConcurrency)) return false;
+    this.budgetHeld = true;
+    return true;
   }
 
   /** Sends the balancer's own error response and counts it. */
   private respondError(status: number, index: number): void {
-    this.state = State.Done;
+    this.settle();
     if (this.bodyListening) this.detachBody();
     const res = this.res;
     const body = errorBody(status);
     if (this.hasBody || this.host.draining) res.shouldKeepAlive = false;
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
+    // Our own reason phrase: a failed writeHead of the backend's may have left its (unsendable) one behind.
+    res.writeHead(status, statusText(status), { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
     res.end(body);
-    const c = index < 0 ? this.host.counters.backend(NO_BACKEND_LABEL) : this.set.counters[index]!;
+    const c = index < 0 ? this.host.counters.backend(NO_BACKEND_LABEL) : itemAt(this.set.counters, index, 'backend counters');
     c.observe(status, (performance.now() - this.startMs) / 1000);
   }
 }

@@ -157,3 +157,25 @@ export function buildClientHeaders(raw: readonly string[]): string[] {
   headers.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
   return headers;
 }
+
+/** A byte outside HTAB, SP, VCHAR and obs-text (RFC 9110 §5.5, §15; RFC 9112 §4). */
+const NOT_FIELD_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
+/** A field name that is not a token (RFC 9110 §5.1). */
+const NOT_TOKEN = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+
+/**
+ * Why a backend's response head cannot be forwarded, or null when it can:
+ * a reason phrase or field value with a control byte, an empty field name or
+ * one that is not a token. Node's parser lets some of these through (a
+ * control byte in the reason phrase); forwarding them would hand the client
+ * a head it may read differently, so the balancer answers 502 instead.
+ */
+export function invalidResponseHead(statusText: string, raw: readonly string[]): string | null {
+  if (NOT_FIELD_TEXT.test(statusText)) return `a byte HTTP does not allow in the reason phrase ${JSON.stringify(statusText)}`;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    if (name.length === 0 || NOT_TOKEN.test(name)) return `an invalid field name ${JSON.stringify(name)}`;
+    if (NOT_FIELD_TEXT.test(raw[i + 1] ?? '')) return `a byte HTTP does not allow in the value of ${name}`;
+  }
+  return null;
+}

@@ -20,6 +20,7 @@ import { buildUpstreamHeaderBlock, type RequestHeaderInfo } from './headers.js';
 import { logLine } from './log.js';
 import { WorkerCounters, errorIndexOf } from './metrics/worker-counters.js';
 import { UpstreamPool, upstreamPoolKey } from './upstream-pool.js';
+import { RetryBudget } from './retry-budget.js';
 
 export { NO_BACKEND_LABEL } from './exchange.js';
 
@@ -35,6 +36,8 @@ export class ProxyCore implements ExchangeHost {
   readonly counters: WorkerCounters;
   /** Set during drain: responses close their connection. */
   draining = false;
+  /** Concurrent retries and active requests of this process. */
+  readonly retryBudget = new RetryBudget();
   private set: BackendSet | null = null;
   private pools = new Map<string, UpstreamPool>();
   private readonly info: RequestHeaderInfo = { hasBody: false, hashKey: undefined, chunked: false, hasHost: false };

@@ -16,6 +16,7 @@ import net from 'node:net';
 // Its declaration (http-common.d.ts) types every member as unknown, so each use states what it expects.
 import { HTTPParser } from '_http_common';
 import { ErrorCode } from '../common/error-codes.js';
+import { invalidResponseHead } from './headers.js';
 
 /** Largest upstream response head accepted, bytes; larger is a bad response (502). */
 export const UPSTREAM_MAX_HEADER_BYTES = 65_536;
@@ -70,6 +71,9 @@ const enum Phase {
   AwaitHeaders,
   /** Response head forwarded, body in progress. */
   Body,
+  /** The response is complete; the connection is released once the read
+   * that completed it has been parsed whole (stray bytes make it unusable). */
+  Complete,
   Closed,
 }
 
@@ -145,6 +149,10 @@ function parserOnMessageComplete(this: Parser): void {
   this.conn.messageComplete();
 }
 
+function parserOnMessageBegin(this: Parser): void {
+  this.conn.messageBegin();
+}
+
 /** A connection to `host:port`; reports to `owner`. */
 export class UpstreamConnection {
   readonly socket: net.Socket;
@@ -160,6 +168,8 @@ export class UpstreamConnection {
   private keepAlive = true;
   /** The exchange's side allows reuse (request complete, pool keeps connections). */
   private reusable = false;
+  /** Bytes came after the complete response (a body on a 204, a second response). */
+  private stray = false;
   private wasConnected = false;
   private error: Error | null = null;
 
@@ -176,7 +186,7 @@ export class UpstreamConnection {
     parser[kOnHeadersComplete] = parserOnHeadersComplete;
     parser[kOnBody] = parserOnBody;
     parser[kOnMessageComplete] = parserOnMessageComplete;
-    parser[kOnMessageBegin] = noop;
+    parser[kOnMessageBegin] = parserOnMessageBegin;
     parser[kOnExecute] = noop;
     this.parser = parser;
     // Reads land in one buffer per process: the parser copies what it keeps
@@ -219,6 +229,7 @@ export class UpstreamConnection {
     this.phase = Phase.AwaitHeaders;
     this.skipBody = skipBody;
     this.reusable = reusable;
+    this.stray = false;
     this.socket.setTimeout(this.timeouts.headersMs);
     return this.socket.write(head, 'latin1');
   }
@@ -258,6 +269,11 @@ export class UpstreamConnection {
       this.fail(new UpstreamError(ErrorCode.UPSTREAM_UNSOLICITED, 'backend sent a response with no request'));
       return 1;
     }
+    const bad = invalidResponseHead(statusText, headers);
+    if (bad !== null) {
+      this.fail(new UpstreamError(ErrorCode.INVALID_RESPONSE_HEAD, `backend response ${status} has ${bad}`));
+      return 1;
+    }
     if (status < 200 && !upgrade) {
       // 100 Continue, 103 Early Hints: the final response follows on the same socket.
       this.interim = true;
@@ -269,9 +285,14 @@ export class UpstreamConnection {
     }
     this.keepAlive = shouldKeepAlive;
     this.keepAliveHintMs = Infinity;
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!;
-      if (name.length === 10 && name.toLowerCase() === 'keep-alive') this.keepAliveHintMs = keepAliveHintMs(headers[i + 1]!);
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      const name = headers[i] ?? '';
+      const n = name.length;
+      if (n === 10 && name.toLowerCase() === 'keep-alive') this.keepAliveHintMs = keepAliveHintMs(headers[i + 1] ?? '');
+      // A 204 has no body whatever it says; one that announces a body may
+      // well send it, and those bytes would be read as the next response.
+      else if (status === 204 && ((n === 14 && name.toLowerCase() === 'content-length') || (n === 17 && name.toLowerCase() === 'transfer-encoding')))
+        this.keepAlive = false;
     }
     this.phase = Phase.Body;
     this.socket.setTimeout(this.timeouts.bodyMs);
@@ -294,15 +315,29 @@ export class UpstreamConnection {
       this.interim = false;
       return;
     }
+    if (this.handler === null || this.phase !== Phase.Body || this.error !== null) return;
+    // Released after the rest of this read is parsed (onRead): handing the
+    // socket on now would let bytes after the response (a 204's body, a
+    // smuggled second response) be read as the next request's answer.
+    this.phase = Phase.Complete;
+  }
+
+  /** @internal parser callback: the start of a message. */
+  messageBegin(): void {
+    if (this.phase === Phase.Complete) this.stray = true;
+  }
+
+  /** Ends the completed exchange: the handler gets onUpstreamEnd, the pool the connection (reusable unless `dirty`). */
+  private complete(dirty: boolean): void {
     const handler = this.handler;
-    if (handler === null || this.phase !== Phase.Body || this.error !== null) return;
     this.handler = null;
     this.phase = Phase.Idle;
+    const reusable = !dirty && !this.stray && this.error === null && this.keepAlive && this.reusable;
     // The last chunk may have paused it (client backpressure): an idle socket
     // must read, to see the backend's close, and the next exchange needs it.
-    this.socket.resume();
-    this.owner.released(this, this.keepAlive && this.reusable);
-    handler.onUpstreamEnd();
+    if (reusable) this.socket.resume();
+    this.owner.released(this, reusable);
+    handler?.onUpstreamEnd();
   }
 
   private readonly onConnect = (): void => {
@@ -313,6 +348,11 @@ export class UpstreamConnection {
 
   private readonly onRead = (nread: number, buf: Uint8Array): boolean => {
     const ret = this.parser.execute((buf as Buffer).subarray(0, nread));
+    if (this.phase === Phase.Complete) {
+      // The response is whole; anything after it in this read spoils only the connection.
+      this.complete(ret instanceof Error);
+      return true;
+    }
     if (ret instanceof Error) {
       const code = (ret as { code?: string }).code ?? 'HPE_INVALID';
       this.fail(new UpstreamError(code, `malformed backend response: ${ret.message}`, { cause: ret }));
@@ -325,7 +365,10 @@ export class UpstreamConnection {
     // A body delimited by the connection's end completes here.
     if (this.phase === Phase.Body) {
       const ret = this.parser.finish();
-      if (ret instanceof Error) this.fail(new UpstreamError((ret as { code?: string }).code ?? 'HPE_INVALID', `malformed backend response: ${ret.message}`));
+      // finish() may complete the message (messageComplete changes the phase).
+      if ((this.phase as Phase) === Phase.Complete) this.complete(true);
+      else if (ret instanceof Error)
+        this.fail(new UpstreamError((ret as { code?: string }).code ?? 'HPE_INVALID', `malformed backend response: ${ret.message}`));
     }
     this.socket.destroy();
   };
@@ -343,6 +386,7 @@ export class UpstreamConnection {
         this.fail(new UpstreamError(ErrorCode.HEADERS_TIMEOUT, `no response head within ${this.timeouts.headersMs}ms`));
         return;
       case Phase.Body:
+      case Phase.Complete:
         this.fail(new UpstreamError(ErrorCode.BODY_TIMEOUT, `no body bytes for ${this.timeouts.bodyMs}ms`));
         return;
       default:
@@ -365,7 +409,7 @@ export class UpstreamConnection {
     if (err === null && was === Phase.Connecting) err = new UpstreamError('ECONNRESET', 'connection closed while connecting');
     if (err === null && handler !== null) err = new UpstreamError(ErrorCode.UPSTREAM_CLOSED, 'backend closed the connection before the response was complete');
     this.owner.closed(this, this.wasConnected, err);
-    if (handler !== null) handler.onUpstreamError(err!);
+    if (handler !== null) handler.onUpstreamError(err ?? new UpstreamError(ErrorCode.UPSTREAM_CLOSED, 'backend closed the connection'));
   };
 
   /** Ends the running exchange (if any) with `err` and closes the socket. */

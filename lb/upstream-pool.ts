@@ -2,7 +2,9 @@
  * One keep-alive connection pool per backend (per worker): at most
  * `pool.maxConnections` sockets, idle ones reused last-in first-out (the
  * warmest socket, and the others idle out), requests beyond the cap wait in
- * FIFO order. Opens and closes are counted into the backend's counters
+ * FIFO order, at most `pool.maxQueue` of them: beyond that a request fails
+ * at once with POOL_QUEUE_FULL (503), so a slow backend cannot build an
+ * unbounded queue. How long one waits is bounded by its exchange's deadline. Opens and closes are counted into the backend's counters
  * (`lb_upstream_connects_total`, `lb_upstream_connections`).
  *
  * An idle socket lives min(`pool.idleTimeoutMs`, the backend's `Keep-Alive:
@@ -39,6 +41,7 @@ export class UpstreamPool implements ConnectionOwner {
   private readonly host: string;
   private readonly port: number;
   private readonly max: number;
+  private readonly maxQueue: number;
   private readonly idleMs: number;
   private readonly timeouts: ConnectionTimeouts;
   private readonly idle: UpstreamConnection[] = [];
@@ -46,6 +49,8 @@ export class UpstreamPool implements ConnectionOwner {
   private open = 0;
   private readonly queue: (PoolWaiter | null)[] = [];
   private queueHead = 0;
+  /** Waiters in `queue` that were not cancelled. */
+  private waiting = 0;
   /** The waiter each connecting socket was opened for. */
   private readonly connectingFor = new Map<UpstreamConnection, PoolWaiter | null>();
   private readonly all = new Set<UpstreamConnection>();
@@ -62,6 +67,7 @@ export class UpstreamPool implements ConnectionOwner {
     this.host = url.hostname.replace(/^\[|\]$/g, '');
     this.port = url.port === '' ? 80 : Number(url.port);
     this.max = lb.pool.maxConnections;
+    this.maxQueue = lb.pool.maxQueue;
     this.idleMs = lb.pool.idleTimeoutMs;
     this.timeouts = { connectMs: lb.timeouts.connectMs, headersMs: lb.timeouts.headersMs, bodyMs: lb.timeouts.bodyMs };
   }
@@ -89,12 +95,29 @@ export class UpstreamPool implements ConnectionOwner {
       this.connect(waiter);
       return;
     }
+    if (this.waiting >= this.maxQueue) {
+      waiter.onUpstreamError(
+        new UpstreamError(ErrorCode.POOL_QUEUE_FULL, `all ${this.max} connections busy and ${this.waiting} requests waiting (pool.maxQueue)`),
+      );
+      return;
+    }
+    this.waiting++;
     this.queue.push(waiter);
+  }
+
+  /** Requests waiting for a connection (for tests and metrics). */
+  get queued(): number {
+    return this.waiting;
   }
 
   /** Withdraws a waiter that no longer wants a connection (client gone). */
   cancel(waiter: PoolWaiter): void {
-    for (let i = this.queueHead; i < this.queue.length; i++) if (this.queue[i] === waiter) this.queue[i] = null;
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      if (this.queue[i] === waiter) {
+        this.queue[i] = null;
+        this.waiting--;
+      }
+    }
     for (const [conn, w] of this.connectingFor) if (w === waiter) this.connectingFor.set(conn, null);
   }
 
@@ -107,13 +130,16 @@ export class UpstreamPool implements ConnectionOwner {
 
   private nextWaiter(): PoolWaiter | null {
     while (this.queueHead < this.queue.length) {
-      const w = this.queue[this.queueHead]!;
+      const w = this.queue[this.queueHead] ?? null;
       this.queue[this.queueHead++] = null;
       if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
         this.queue.splice(0, this.queueHead);
         this.queueHead = 0;
       }
-      if (w !== null) return w;
+      if (w !== null) {
+        this.waiting--;
+        return w;
+      }
     }
     return null;
   }
@@ -191,5 +217,5 @@ export class UpstreamPool implements ConnectionOwner {
 /** Identity of a pool: backend name, URL and every setting the pool uses. */
 export function upstreamPoolKey(backend: BackendConfig, lb: LbConfig): string {
   const t = lb.timeouts;
-  return [backend.name, backend.url, lb.pool.maxConnections, lb.pool.idleTimeoutMs, t.connectMs, t.headersMs, t.bodyMs].join('|');
+  return [backend.name, backend.url, lb.pool.maxConnections, lb.pool.maxQueue, lb.pool.idleTimeoutMs, t.connectMs, t.headersMs, t.bodyMs].join('|');
 }

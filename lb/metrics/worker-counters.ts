@@ -23,6 +23,9 @@ export const ErrorIndex = Object.freeze({
   badRequest: ERROR_KINDS.indexOf(ErrorKind.badRequest),
   headersTooLarge: ERROR_KINDS.indexOf(ErrorKind.headersTooLarge),
   badResponse: ERROR_KINDS.indexOf(ErrorKind.badResponse),
+  deadline: ERROR_KINDS.indexOf(ErrorKind.deadline),
+  retryBudget: ERROR_KINDS.indexOf(ErrorKind.retryBudget),
+  overload: ERROR_KINDS.indexOf(ErrorKind.overload),
 });
 
 /** Index of an error kind, for kinds known only at run time. */

@@ -136,23 +136,7 @@ export interface PendingResponseRule {
  * an entry when its fix lands: the fuzzer then holds the balancer to the
  * whole property.
  */
-export const PENDING_RESPONSE_RULES: readonly PendingResponseRule[] = [
-  {
-    name: 'reason-control-byte',
-    reason:
-      'BOARD 20:42, robust (issue 12 item 2, invalid header bytes -> 502): a control byte in the reason phrase crashes the worker (respondError reuses res.statusMessage)',
-    effect: 'skip',
-    applies: (_c, ref) => [...ref.messages, ...(ref.partial ? [ref.partial] : [])].some((m) => /[\x00-\x08\x0a-\x1f\x7f]/.test(m.statusText)),
-  },
-  {
-    name: 'unflushed-head-close',
-    reason:
-      'BOARD 20:52, robust (issue 12: a status whenever HTTP allows one): when the backend fails after its head but before any body byte, ' +
-      'the balancer closes the client connection although nothing was sent yet (a 502/504 is still possible)',
-    effect: 'no-status-close',
-    applies: (_c, ref) => ref.partial !== undefined && ref.partial.body.length === 0,
-  },
-];
+export const PENDING_RESPONSE_RULES: readonly PendingResponseRule[] = [];
 
 /** Cases covered by a pending rule, by rule name (for the run's summary). */
 export const pendingResponseCases = new Map<string, number>();

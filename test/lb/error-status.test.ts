@@ -21,6 +21,9 @@ describe('classifyUpstreamError', () => {
     ['HPE_HEADER_OVERFLOW', 502, 'bad_response', 'bad_response', false, false],
     ['LBB_ERR_UPSTREAM_UNSOLICITED', 502, 'bad_response', 'bad_response', false, false],
     ['ERR_INVALID_CHAR', 502, 'bad_response', 'bad_response', false, false],
+    ['LBB_ERR_INVALID_RESPONSE_HEAD', 502, 'bad_response', 'bad_response', false, false],
+    ['LBB_ERR_POOL_QUEUE_FULL', 503, 'overload', null, true, false],
+    ['LBB_ERR_REQUEST_DEADLINE', 504, 'deadline', null, false, false],
   ];
   for (const [code, status, kind, retry, neverReached, passive] of table) {
     it(`${code} -> ${status} ${kind}`, () => {
@@ -31,6 +34,12 @@ describe('classifyUpstreamError', () => {
       );
     });
   }
+
+  it('budget-exempt exactly when the connection never came up', () => {
+    const exempt = ['ECONNREFUSED', 'EHOSTUNREACH', 'LBB_ERR_CONNECT_TIMEOUT', 'LBB_ERR_POOL_CLOSED'];
+    for (const code of ['LBB_ERR_HEADERS_TIMEOUT', 'ECONNRESET', 'LBB_ERR_UPSTREAM_CLOSED', 'HPE_INVALID_CONSTANT', ...exempt])
+      assert.equal(classifyUpstreamError({ code }).budgetExempt, exempt.includes(code), code);
+  });
 
   it('never throws on odd input', () => {
     for (const odd of [null, undefined, 42, 'text', {}]) assert.equal(classifyUpstreamError(odd).status, 502);

@@ -7,61 +7,14 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import http from 'node:http';
-import { once } from 'node:events';
 import { MetricName } from '../../common/metric-names.js';
 import { startBalancer, type RunningBalancer } from '../../lb/standalone.js';
 import { captureLogs, httpRequest, lbConfigFor, scrape, startBackend } from './lb-helpers.js';
+import { rawBackend, rawExchange } from './raw-backend.js';
 import { itemAt } from '../../common/checked.js';
 
 captureLogs();
-
-/** A raw backend: `reply(request head text, socket)` is called once per request head. */
-interface RawBackend {
-  url: string;
-  /** Connections accepted so far. */
-  connections: number;
-  /** Request heads received, in order. */
-  heads: string[];
-  close(): Promise<void>;
-}
-
-async function rawBackend(reply: (head: string, socket: net.Socket, index: number) => void): Promise<RawBackend> {
-  const sockets = new Set<net.Socket>();
-  const b: RawBackend = {
-    url: '',
-    connections: 0,
-    heads: [],
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-  const server = net.createServer((socket) => {
-    b.connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let buf = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      buf += d;
-      for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
-        const head = buf.slice(0, end);
-        buf = buf.slice(end + 4);
-        const m = /content-length: *(\d+)/i.exec(head);
-        if (m) buf = buf.slice(Number(m[1]));
-        b.heads.push(head);
-        reply(head, socket, b.heads.length - 1);
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  b.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  return b;
-}
 
 async function withBalancer(
   t: { after(fn: () => Promise<void> | void): void },
@@ -71,22 +24,6 @@ async function withBalancer(
   const lb = await startBalancer(lbConfigFor([{ name: 'b', url: backend.url }], { retries: { max: 0 }, ...extra }));
   t.after(() => lb.close(200));
   return lb;
-}
-
-/** Sends raw bytes, resolves everything read until the balancer closes or `ms` pass. */
-function rawExchange(port: number, text: string, ms = 1_500): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(text));
-    let out = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (out += d));
-    s.on('error', () => {});
-    const timer = setTimeout(() => s.destroy(), ms);
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-  });
 }
 
 describe('upstream response framing', () => {

@@ -41,9 +41,10 @@ describe('rendered nginx configs', () => {
     assert.match(t, /pid \/tmp\/x\/nginx\.pid;/);
     assert.match(t, /keepalive 128;/);
     assert.match(t, /proxy_next_upstream_tries 3;/);
+    assert.match(t, /proxy_next_upstream_timeout 15000ms;/);
     assert.match(t, /listen 127\.0\.0\.1:19090;[\s\S]*stub_status;/);
     assert.doesNotMatch(t, /\/etc\/nginx|\/var\/log/);
-    const noPool = renderNginxConfig(lbWith({ pool: { keepAlive: false, maxConnections: 128, idleTimeoutMs: 60_000 } }), '/tmp/x');
+    const noPool = renderNginxConfig(lbWith({ pool: { keepAlive: false, maxConnections: 128, idleTimeoutMs: 60_000, maxQueue: 1024 } }), '/tmp/x');
     assert.doesNotMatch(noPool, /keepalive \d/);
     assert.match(noPool, /proxy_set_header Connection "close";/);
   });
@@ -73,10 +74,11 @@ describe('rendered HAProxy configs', () => {
     assert.match(t, /option httpchk GET \/health/);
     assert.match(t, /nbthread 2/);
     assert.match(t, /retries 2/);
+    assert.match(t, /timeout queue 15000ms/);
     assert.match(t, /http-request use-service prometheus-exporter if \{ path \/metrics \}/);
     assert.match(t, /bind 127\.0\.0\.1:19090/);
     assert.match(text('round_robin'), /backend-8001 127\.0\.0\.1:8001 weight 1 /);
-    assert.match(renderHaproxyConfig(lbWith({ pool: { keepAlive: false, maxConnections: 1, idleTimeoutMs: 1 } })), /option http-server-close/);
+    assert.match(renderHaproxyConfig(lbWith({ pool: { keepAlive: false, maxConnections: 1, idleTimeoutMs: 1, maxQueue: 1024 } })), /option http-server-close/);
   });
 
   test('weights above 256 are scaled into HAProxy range', () => {

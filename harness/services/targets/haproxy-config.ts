@@ -14,7 +14,8 @@
  * - pool: server-side keep-alive (`http-reuse safe`, `pool-max-conn`,
  *   `pool-purge-delay`); keepAlive false is `option http-server-close` and
  *   `http-reuse never`.
- * - timeouts: connect, server (max of headers and body gap), client,
+ * - timeouts: connect, server (max of headers and body gap), queue
+ *   (timeouts.requestMs; HAProxy has no overall deadline), client,
  *   http-keep-alive, http-request; retries: `retries N`, `retry-on` connection
  *   failures and empty or broken responses, and `option redispatch 1`.
  * - metrics: the built-in Prometheus exporter on the metrics address.
@@ -98,6 +99,8 @@ export function renderHaproxyConfig(lb: LbConfig): string {
     `  timeout http-keep-alive ${t.clientIdleMs}ms`,
     `  timeout http-request ${t.clientHeadersMs}ms`,
     `  timeout server ${Math.max(t.headersMs, t.bodyMs)}ms`,
+    // The wait for a server slot, which our request deadline bounds too.
+    `  timeout queue ${t.requestMs}ms`,
     `  timeout check ${a.timeoutMs}ms`,
     `  retries ${lb.retries.max}`,
     // Like our balancer: retry a refused, reset or silent backend elsewhere, never on a status.

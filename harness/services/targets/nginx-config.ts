@@ -16,7 +16,8 @@
  *   keepAlive false sends `Connection: close` and caches nothing.
  * - timeouts: connect, read (max of headers and body gap), client idle and
  *   client headers; retries: `proxy_next_upstream error timeout` with
- *   `proxy_next_upstream_tries` = retries + 1.
+ *   `proxy_next_upstream_tries` = retries + 1, `proxy_next_upstream_timeout`
+ *   = timeouts.requestMs (no retry budget in nginx).
  */
 import type { LbConfig } from '../../../common/config.js';
 
@@ -126,6 +127,8 @@ export function renderNginxConfig(lb: LbConfig, dir: string): string {
     `      proxy_send_timeout ${t.bodyMs}ms;`,
     '      proxy_next_upstream error timeout;',
     `      proxy_next_upstream_tries ${lb.retries.max + 1};`,
+    // Our request deadline bounds every try together, as this does in nginx.
+    `      proxy_next_upstream_timeout ${t.requestMs}ms;`,
     // Stream request bodies, and buffer responses in memory only: no disk in the path.
     '      proxy_request_buffering off;',
     '      proxy_max_temp_file_size 0;',
