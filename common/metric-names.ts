@@ -41,5 +41,9 @@ export const ErrorKind = {
   badRequest: 'bad_request',
   headersTooLarge: 'headers_too_large',
   badResponse: 'bad_response',
+  /** A client connection refused above `limits.maxConnections` (503). */
+  overload: 'overload',
+  /** A request body over `limits.maxBodyBytes` (413). */
+  bodyTooLarge: 'body_too_large',
 } as const;
 export type ErrorKindValue = (typeof ErrorKind)[keyof typeof ErrorKind];

@@ -6,12 +6,12 @@
  * maps failures to statuses (error-status.ts).
  *
  * The hot path allocates little: the request head is one string built once
- * per request, listeners are shared functions (the response carries its
- * exchange), and a request without a body attaches nothing to it.
+ * per request, and the client connection (client-connection.ts) calls the
+ * exchange's methods directly (ClientExchange): no listener per request.
  */
-import http, { type IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { BackendSet } from './backend-set.js';
+import type { ClientExchange, ClientRequest, ClientResponse } from './client-connection.js';
 import { classifyUpstreamError, errorBody, type FailureInfo } from './error-status.js';
 import { buildClientHeaders, type RequestHeaderInfo } from './headers.js';
 import { ErrorIndex, errorIndexOf, type WorkerCounters } from './metrics/worker-counters.js';
@@ -29,20 +29,6 @@ export interface ExchangeHost {
   readonly draining: boolean;
   /** Marks backend `index` of `set` down locally and reports it. */
   markDown(set: BackendSet, index: number, reason: string): void;
-}
-
-/** The ServerResponse class of the proxy server: carries its exchange so
- * shared listener functions can find it without a closure per request. */
-export class ProxyResponse extends ServerResponse {
-  exchange: Exchange | null = null;
-}
-
-function onResponseClose(this: ProxyResponse): void {
-  this.exchange?.clientGone();
-}
-
-function onResponseDrain(this: ProxyResponse): void {
-  this.exchange?.drained();
 }
 
 function isIdempotent(method: string): boolean {
@@ -73,7 +59,7 @@ const enum State {
 const CHUNK_END = '0\r\n\r\n';
 
 /** One client request and its upstream attempts. */
-export class Exchange implements PoolWaiter, UpstreamHandler {
+export class Exchange implements PoolWaiter, UpstreamHandler, ClientExchange {
   private state = State.Idle;
   private attempts = 0;
   private backend = -1;
@@ -101,8 +87,8 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   constructor(
     private readonly host: ExchangeHost,
     private readonly set: BackendSet,
-    private readonly req: IncomingMessage,
-    private readonly res: ProxyResponse,
+    private readonly req: ClientRequest,
+    private readonly res: ClientResponse,
     headerBlock: string,
     info: RequestHeaderInfo,
     clientIp: string,
@@ -118,7 +104,6 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     if (set.closeAfterEachRequest) head += 'connection: close\r\n';
     this.head = head;
     res.exchange = this;
-    res.on('close', onResponseClose);
   }
 
   start(): void {
@@ -168,19 +153,13 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
       this.finishBody(conn);
       return true;
     }
-    if (!this.bodyListening) {
-      this.bodyListening = true;
-      const req = this.req;
-      req.on('data', this.onBodyData);
-      req.on('end', this.onBodyEnd);
-      req.on('error', this.onBodyAbort);
-      req.on('aborted', this.onBodyAbort);
-    }
+    this.bodyListening = true;
     this.req.resume();
     return true;
   }
 
-  private readonly onBodyData = (chunk: Buffer): void => {
+  /** @internal ClientExchange */
+  onBodyData(chunk: Buffer): void {
     const conn = this.conn;
     if (this.state !== State.Active || conn === null) {
       this.req.pause();
@@ -195,13 +174,14 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
       ok = conn.write('\r\n');
     } else ok = conn.write(chunk);
     if (!ok) this.req.pause();
-  };
+  }
 
-  private readonly onBodyEnd = (): void => {
+  /** @internal ClientExchange */
+  onBodyEnd(): void {
     this.bodyEnded = true;
     const conn = this.conn;
     if (this.state === State.Active && conn !== null) this.finishBody(conn);
-  };
+  }
 
   private finishBody(conn: UpstreamConnection): void {
     if (this.chunked) conn.write(CHUNK_END);
@@ -209,9 +189,10 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     conn.requestComplete(!this.set.closeAfterEachRequest);
   }
 
-  private readonly onBodyAbort = (): void => {
+  /** @internal ClientExchange */
+  onBodyAbort(): void {
     this.clientGone();
-  };
+  }
 
   /** @internal UpstreamHandler: the request body may flow again. */
   onUpstreamDrain(): void {
@@ -220,10 +201,19 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
 
   /** The client closed its connection before the response was complete. */
   clientGone(): void {
+    this.stop(true);
+  }
+
+  /** The client side refused the request mid-body (413); it counted that itself. */
+  requestRefused(): void {
+    this.stop(false);
+  }
+
+  private stop(clientAbort: boolean): void {
     const state = this.state;
     if (state === State.Done) return;
     this.state = State.Done;
-    this.host.counters.errorsByKind[ErrorIndex.clientAbort]! += 1;
+    if (clientAbort) this.host.counters.errorsByKind[ErrorIndex.clientAbort]! += 1;
     if (state === State.Idle) return;
     if (state === State.Waiting) this.set.pools[this.backend]!.cancel(this);
     // Mid-exchange the connection's state is unknown: it cannot be reused.
@@ -233,6 +223,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
 
   /** The client's socket drained: read the response again. */
   drained(): void {
+    if (!this.waitingDrain) return;
     this.waitingDrain = false;
     this.conn?.resume();
   }
@@ -242,12 +233,10 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     if (this.state !== State.Active) return;
     this.status = status;
     const res = this.res;
-    // The backend's Date (if any) is forwarded; do not add a second one.
-    res.sendDate = false;
     // An unread request body would be parsed as the next request: close instead.
     if (this.host.draining || (this.hasBody && !this.bodyEnded)) res.shouldKeepAlive = false;
     try {
-      res.writeHead(status, statusText || http.STATUS_CODES[status] || 'Unknown', buildClientHeaders(headers));
+      res.writeHead(status, statusText || undefined, buildClientHeaders(headers));
     } catch (err) {
       // A field Node refuses to send (ERR_INVALID_CHAR): the answer is unusable.
       this.conn?.abort(new UpstreamError((err as { code?: string }).code ?? 'ERR_INVALID_HEADER', (err as Error).message, { cause: err }));
@@ -259,10 +248,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     if (this.state !== State.Active) return true;
     this.host.counters.bytesOut += chunk.length;
     if (this.res.write(chunk)) return true;
-    if (!this.waitingDrain) {
-      this.waitingDrain = true;
-      this.res.once('drain', onResponseDrain);
-    }
+    this.waitingDrain = true;
     return false;
   }
 
@@ -277,13 +263,8 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   }
 
   private detachBody(): void {
-    const req = this.req;
     this.bodyListening = false;
-    req.off('data', this.onBodyData);
-    req.off('end', this.onBodyEnd);
-    req.off('error', this.onBodyAbort);
-    req.off('aborted', this.onBodyAbort);
-    req.pause();
+    this.req.pause();
   }
 
   /** @internal UpstreamHandler and PoolWaiter: the attempt failed. */
@@ -322,7 +303,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   private mayRetry(failure: FailureInfo): boolean {
     if (failure.retryReason < 0 || this.attempts > this.set.maxRetries) return false;
     if (this.bodyConsumed) return false;
-    return failure.neverReached || !this.requestSent || isIdempotent(this.req.method ?? '');
+    return failure.neverReached || !this.requestSent || isIdempotent(this.req.method);
   }
 
   /** Sends the balancer's own error response and counts it. */
@@ -332,7 +313,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     const res = this.res;
     const body = errorBody(status);
     if (this.hasBody || this.host.draining) res.shouldKeepAlive = false;
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
+    res.writeHead(status, undefined, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(body.length)]);
     res.end(body);
     const c = index < 0 ? this.host.counters.backend(NO_BACKEND_LABEL) : this.set.counters[index]!;
     c.observe(status, (performance.now() - this.startMs) / 1000);

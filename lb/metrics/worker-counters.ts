@@ -23,6 +23,8 @@ export const ErrorIndex = Object.freeze({
   badRequest: ERROR_KINDS.indexOf(ErrorKind.badRequest),
   headersTooLarge: ERROR_KINDS.indexOf(ErrorKind.headersTooLarge),
   badResponse: ERROR_KINDS.indexOf(ErrorKind.badResponse),
+  overload: ERROR_KINDS.indexOf(ErrorKind.overload),
+  bodyTooLarge: ERROR_KINDS.indexOf(ErrorKind.bodyTooLarge),
 });
 
 /** Index of an error kind, for kinds known only at run time. */
