@@ -90,8 +90,6 @@ export interface ConnectionHost {
   readonly counters: WorkerCounters;
   /** Set during drain: every response closes its connection. */
   readonly draining: boolean;
-  /** A coarse clock (ms), advanced by the owner's sweep. */
-  readonly nowMs: number;
   readonly maxHeaderBytes: number;
   readonly maxBodyBytes: number;
   /** A request head is complete: start its exchange. */
@@ -259,7 +257,7 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   /** Fields and target of a head delivered in parts (see parserOnHeaders). */
   partialHeaders: string[] | null = null;
   partialUrl = '';
-  /** @internal when the current phase began (host.nowMs) */
+  /** @internal when the current phase began (Date.now()) */
   sinceMs: number;
   exchange: ClientExchange | null = null;
   shouldKeepAlive = true;
@@ -276,6 +274,10 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   private requestKeepAlive = true;
   /** The request's body is complete (or it has none). */
   private requestComplete = false;
+  /** The request has a body (Content-Length > 0 or chunked). */
+  private requestHasBody = false;
+  /** The response ended inside the request's head callback: go on when the (bodiless) request completes. */
+  private doneBeforeComplete = false;
   /** The body may be delivered to the exchange. */
   private flowing = false;
   /** The end of the body still has to be delivered to the exchange. */
@@ -302,10 +304,9 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   ) {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
-    this.sinceMs = host.nowMs;
+    this.sinceMs = Date.now();
     this.parser = allocParser(this, host.maxHeaderBytes);
     (socket as net.Socket & { client: ClientConnection }).client = this;
-    socket.setNoDelay(true);
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('drain', onSocketDrain);
@@ -492,7 +493,7 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   messageBegin(): void {
     if (this.phase === Phase.Idle) {
       this.phase = Phase.Head;
-      this.sinceMs = this.host.nowMs;
+      this.sinceMs = Date.now();
     }
   }
 
@@ -567,7 +568,7 @@ export class ClientConnection implements ClientRequest, ClientResponse {
     }
     this.fresh = false;
     this.phase = Phase.Active;
-    this.sinceMs = this.host.nowMs;
+    this.sinceMs = Date.now();
     this.minor = minor;
     this.method = method;
     this.url = target;
@@ -576,6 +577,8 @@ export class ClientConnection implements ClientRequest, ClientResponse {
     this.shouldKeepAlive = true;
     this.headersSent = false;
     this.requestComplete = false;
+    this.requestHasBody = te !== null || length > 0;
+    this.doneBeforeComplete = false;
     this.flowing = false;
     this.endPending = false;
     this.held = null;
@@ -616,6 +619,11 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   messageComplete(): void {
     if (this.phase !== Phase.Active || this.requestComplete) return;
     this.requestComplete = true;
+    if (this.doneBeforeComplete) {
+      this.doneBeforeComplete = false;
+      this.responseDone();
+      return;
+    }
     const exchange = this.exchange;
     if (exchange === null) return;
     if (this.flowing && this.held === null) exchange.onBodyEnd();
@@ -630,12 +638,18 @@ export class ClientConnection implements ClientRequest, ClientResponse {
       this.refuse(failure);
       return;
     }
+    if (!this.requestComplete && !this.requestHasBody && this.shouldKeepAlive) {
+      // Answered at once (503) from the head callback: the parser completes
+      // this bodiless request right after it returns.
+      this.doneBeforeComplete = true;
+      return;
+    }
     if (!this.shouldKeepAlive || !this.requestComplete) {
       this.closeGracefully();
       return;
     }
     this.phase = Phase.Idle;
-    this.sinceMs = this.host.nowMs;
+    this.sinceMs = Date.now();
     this.held = null;
     const head = this.heldHead;
     if (head !== null) {
@@ -684,7 +698,7 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   /** Ends the socket after what is written; reads and drops input meanwhile (lingering close). */
   private closeGracefully(): void {
     this.phase = Phase.Closing;
-    this.sinceMs = this.host.nowMs;
+    this.sinceMs = Date.now();
     this.held = null;
     this.rest = null;
     this.heldHead = null;

@@ -33,7 +33,6 @@ function noop(): void {}
 
 /** Every client connection of this process and the servers that accept them. */
 export class ClientConnections implements ConnectionHost {
-  nowMs = Date.now();
   maxHeaderBytes = 16_384;
   maxBodyBytes = 1_073_741_824;
   private maxConnections = 16_384;
@@ -135,7 +134,6 @@ export class ClientConnections implements ConnectionHost {
 
   private readonly tick = (): void => {
     const now = Date.now();
-    this.nowMs = now;
     for (const c of this.open) c.checkTimeouts(now, this.idleMs, this.headersMs);
   };
 }

@@ -122,7 +122,7 @@ function sameRequest(o: Observed, r: ReferenceMessage): string | null {
   const authority = origin ? origin[0].replace(/^https?:\/\//i, '').replace(/^[^@]*@/, '') : undefined;
   const hosts = authority !== undefined ? [authority] : headerValues(r.headers, 'host');
   if (hosts.length === 1 && headerValues(o.rawHeaders, 'host').join() !== hosts[0])
-    return `Host ${headerValues(o.rawHeaders, 'host').join()} forwarded for ${hosts[0]}${authority !== undefined ? ' (the absolute-form target\'s authority)' : ''}`;
+    return `Host ${headerValues(o.rawHeaders, 'host').join()} forwarded for ${hosts[0]}${authority !== undefined ? " (the absolute-form target's authority)" : ''}`;
   return null;
 }
 

@@ -11,7 +11,7 @@ import type http from 'node:http';
 import { MetricName } from '../../common/metric-names.js';
 import { startBalancer, type RunningBalancer } from '../../lb/standalone.js';
 import { headerValues, parseResponses, type ReferenceMessage } from '../fuzz/http-reference.js';
-import { captureLogs, lbConfigFor, scrape, startBackend, waitFor, type Handler, type TestBackend } from './lb-helpers.js';
+import { captureLogs, closedPort, lbConfigFor, scrape, startBackend, waitFor, type Handler, type TestBackend } from './lb-helpers.js';
 
 captureLogs();
 
@@ -51,13 +51,14 @@ function raw(port: number, writes: (string | Buffer)[], opts: { done?: (data: Bu
       resolve({ data: Buffer.concat(chunks), closed });
     };
     const cap = setTimeout(() => finish(false), opts.capMs ?? 3_000);
-    s.on('connect', async () => {
+    const send = async () => {
       for (const w of writes) {
         if (s.destroyed) return;
         s.write(w);
         if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
       }
-    });
+    };
+    s.on('connect', () => void send());
     s.on('data', (d: Buffer) => {
       chunks.push(d);
       if (opts.done?.(Buffer.concat(chunks))) finish(false);
@@ -107,9 +108,13 @@ describe('client side: keep-alive and pipelining', () => {
       const body = req.url ?? '';
       setTimeout(() => res.end(body), req.url === '/slow' ? 300 : 0);
     });
-    const r = await raw(lb.port, ['GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nPOST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi'], {
-      done: finalsAtLeast(3),
-    });
+    const r = await raw(
+      lb.port,
+      ['GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nPOST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi'],
+      {
+        done: finalsAtLeast(3),
+      },
+    );
     assert.deepEqual(
       finals(r).map((m) => m.body.toString()),
       ['/slow', '/b', '/c'],
@@ -124,10 +129,14 @@ describe('client side: keep-alive and pipelining', () => {
     assert.equal(p?.status, 200);
     assert.equal(header(p, 'connection'), 'close');
 
-    const ka = await raw(lb.port, ['GET /a HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', 'GET /b HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n'], {
-      done: finalsAtLeast(2),
-      gapMs: 100,
-    });
+    const ka = await raw(
+      lb.port,
+      ['GET /a HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', 'GET /b HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n'],
+      {
+        done: finalsAtLeast(2),
+        gapMs: 100,
+      },
+    );
     const [a, b] = finals(ka);
     assert.equal(header(a, 'connection'), 'keep-alive');
     assert.equal(echoed(b).url, '/b');
@@ -142,6 +151,25 @@ describe('client side: keep-alive and pipelining', () => {
       finals(r).map((m) => m.status),
       [200],
     );
+  });
+});
+
+describe('client side: answers without a backend', () => {
+  it('keeps the connection open after a 503 answered at once (every backend down)', async (t) => {
+    const port = await closedPort();
+    const lb = await startBalancer(lbConfigFor([{ name: 'dead', url: `http://127.0.0.1:${port}` }], { retries: { max: 0 } }));
+    t.after(() => lb.close(200));
+    const first = await raw(lb.port, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n'], { done: finalsAtLeast(1) });
+    assert.equal(finals(first)[0]?.status, 502);
+    const r = await raw(lb.port, ['GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /c HTTP/1.1\r\nHost: x\r\n\r\n'], {
+      done: finalsAtLeast(3),
+      gapMs: 100,
+    });
+    assert.deepEqual(
+      finals(r).map((m) => m.status),
+      [503, 503, 503],
+    );
+    assert.equal(r.closed, false);
   });
 });
 
@@ -260,9 +288,13 @@ describe('client side: refusals', () => {
   it('413 for a chunked body once its sum passes limits.maxBodyBytes', async (t) => {
     // The backend answers only after the whole body, so the 413 comes first.
     const { lb } = await rig(t, undefined, { limits: { maxBodyBytes: 100 } });
-    const r = await raw(lb.port, ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', `3c\r\n${'c'.repeat(60)}\r\n`, `3c\r\n${'c'.repeat(60)}\r\n`], {
-      gapMs: 50,
-    });
+    const r = await raw(
+      lb.port,
+      ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', `3c\r\n${'c'.repeat(60)}\r\n`, `3c\r\n${'c'.repeat(60)}\r\n`],
+      {
+        gapMs: 50,
+      },
+    );
     assert.equal(finals(r)[0]?.status, 413);
     assert.equal(r.closed, true);
     assert.equal(await errorCount(lb, 'body_too_large'), 1);
@@ -297,9 +329,13 @@ describe('client side: refusals', () => {
 describe('client side: targets and Expect', () => {
   it('forwards an absolute-form target in origin form, its authority as Host', async (t) => {
     const { lb } = await rig(t);
-    const r = await raw(lb.port, ['GET http://user@Example.test:8081/p/q?x=1 HTTP/1.1\r\nHost: other.test\r\n\r\n', 'OPTIONS http://example.test HTTP/1.1\r\nHost: x\r\n\r\n'], {
-      done: finalsAtLeast(2),
-    });
+    const r = await raw(
+      lb.port,
+      ['GET http://user@Example.test:8081/p/q?x=1 HTTP/1.1\r\nHost: other.test\r\n\r\n', 'OPTIONS http://example.test HTTP/1.1\r\nHost: x\r\n\r\n'],
+      {
+        done: finalsAtLeast(2),
+      },
+    );
     const [a, b] = finals(r).map(echoed);
     assert.equal(a?.url, '/p/q?x=1');
     assert.equal(a?.headers.host, 'Example.test:8081');
@@ -314,7 +350,10 @@ describe('client side: targets and Expect', () => {
       done: (d) => d.toString('latin1').startsWith('HTTP/1.1 100 Continue\r\n\r\n'),
     });
     assert.match(r.data.toString('latin1'), /^HTTP\/1\.1 100 Continue\r\n\r\n/);
-    const full = await raw(lb.port, ['POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n', 'hello'], { done: finalsAtLeast(1), gapMs: 100 });
+    const full = await raw(lb.port, ['POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n', 'hello'], {
+      done: finalsAtLeast(1),
+      gapMs: 100,
+    });
     const parsed = parseResponses(full.data).messages;
     assert.deepEqual(
       parsed.map((m) => m.status),
