@@ -437,6 +437,43 @@ describe('client side: connections', () => {
     await waitFor(() => got >= total, 20_000, { what: 'the whole body once the client reads' });
   });
 
+  it('stops reading an upload while the backend does not read it (request backpressure)', async (t) => {
+    const total = 64 * 1024 * 1024;
+    let backendGot = 0;
+    let release: () => void = () => undefined;
+    const { lb } = await rig(t, (req, res) => {
+      req.pause();
+      release = () => {
+        req.on('data', (d: Buffer) => (backendGot += d.length));
+        req.on('end', () => res.end(String(backendGot)));
+        req.resume();
+      };
+    });
+    const s = net.connect(lb.port, '127.0.0.1');
+    t.after(() => s.destroy());
+    const chunk = Buffer.alloc(256 * 1024, 'u');
+    let sent = 0;
+    const pump = () => {
+      while (sent < total) {
+        sent += chunk.length;
+        if (!s.write(chunk)) return void s.once('drain', pump);
+      }
+    };
+    let answer = '';
+    s.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    s.on('connect', () => {
+      s.write(`POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`);
+      pump();
+    });
+    await waitFor(() => lb.core.counters.bytesIn > 0, 5_000, { what: 'the upload to start' });
+    await new Promise((r) => setTimeout(r, 500));
+    const taken = lb.core.counters.bytesIn;
+    assert.ok(taken < total / 4, `the balancer took ${taken} of ${total} bytes for a backend that reads nothing`);
+    assert.ok(sent < total, 'the client could write everything: nothing pushed back');
+    release();
+    await waitFor(() => answer.endsWith(`\r\n\r\n${total}`), 20_000, { what: 'the whole upload at the backend' });
+  });
+
   it('drain: closes idle connections at once and in-flight ones after their response', async (t) => {
     const backend = await startBackend('slow', (_req, res) => setTimeout(() => res.end('done'), 300));
     t.after(() => backend.close());
