@@ -13,8 +13,9 @@
  *   the connection also closes after a response when the request body was
  *   not read whole, or during drain. A half-close by the client aborts the
  *   request in progress (as node:http and nginx do).
- * - The response head is one string, written corked with the first body
- *   chunk (one writev). A response without a length goes chunked to an
+ * - The response head is one string, held until the first body chunk and
+ *   written with it: one write (a small chunk joins the string; a large one
+ *   goes corked, one writev). A response without a length goes chunked to an
  *   HTTP/1.1 keep-alive client and close-delimited to anyone else (never
  *   chunked to HTTP/1.0). A Date field is added when the backend sent none.
  * - Backpressure both ways: the body is delivered only while the exchange
@@ -233,6 +234,9 @@ function httpDate(): string {
   return dateValue;
 }
 
+/** Largest first body chunk sent in one string with the head, bytes. */
+const INLINE_BODY_BYTES = 4_096;
+
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
@@ -288,7 +292,8 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   /** The response has no body (HEAD, 204, 304). */
   private noBody = false;
   private chunkedOut = false;
-  private corked = false;
+  /** The response head, held until the first body bytes or the end: one write for both. */
+  private pendingHead: string | null = null;
   /** After an upgrade request or a `Connection: close` request: input past it is not HTTP to us. */
   private opaque = false;
   /** A pipelined head waiting for the current response. */
@@ -400,26 +405,36 @@ export class ClientConnection implements ClientRequest, ClientResponse {
     if (!keepAlive) head += 'connection: close\r\n\r\n';
     else if (this.minor === 0) head += 'connection: keep-alive\r\n\r\n';
     else head += '\r\n';
-    // Held until the first body chunk or the end: one writev for both.
-    this.socket.cork();
-    this.corked = true;
-    this.socket.write(head, 'latin1');
+    this.pendingHead = head;
   }
 
   write(chunk: Buffer): boolean {
     if (this.phase !== Phase.Active || !this.headersSent) return true;
     if (this.noBody || chunk.length === 0) return true;
     const socket = this.socket;
-    let ok: boolean;
-    if (this.chunkedOut) {
-      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      socket.write(chunk);
-      ok = socket.write(CRLF);
-    } else ok = socket.write(chunk);
-    if (this.corked) {
-      this.corked = false;
-      socket.uncork();
+    const head = this.pendingHead;
+    if (head === null) return this.writeBody(chunk);
+    this.pendingHead = null;
+    if (chunk.length <= INLINE_BODY_BYTES) {
+      // Head and a small first chunk as one string: one write, no writev.
+      const text = chunk.toString('latin1');
+      return socket.write(this.chunkedOut ? `${head}${chunk.length.toString(16)}\r\n${text}\r\n` : head + text, 'latin1');
     }
+    socket.cork();
+    socket.write(head, 'latin1');
+    const ok = this.writeBody(chunk);
+    socket.uncork();
+    return ok;
+  }
+
+  private writeBody(chunk: Buffer): boolean {
+    const socket = this.socket;
+    if (!this.chunkedOut) return socket.write(chunk);
+    socket.cork();
+    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    socket.write(chunk);
+    const ok = socket.write(CRLF);
+    socket.uncork();
     return ok;
   }
 
@@ -427,11 +442,12 @@ export class ClientConnection implements ClientRequest, ClientResponse {
     if (this.phase !== Phase.Active || !this.headersSent) return;
     if (body !== undefined) this.write(body);
     const socket = this.socket;
-    if (this.chunkedOut && !this.noBody) socket.write(LAST_CHUNK);
-    if (this.corked) {
-      this.corked = false;
-      socket.uncork();
-    }
+    const last = this.chunkedOut && !this.noBody;
+    const head = this.pendingHead;
+    if (head !== null) {
+      this.pendingHead = null;
+      socket.write(last ? `${head}0\r\n\r\n` : head, 'latin1');
+    } else if (last) socket.write(LAST_CHUNK);
     this.exchange = null;
     this.responseDone();
   }
@@ -702,9 +718,9 @@ export class ClientConnection implements ClientRequest, ClientResponse {
     this.held = null;
     this.rest = null;
     this.heldHead = null;
-    if (this.corked) {
-      this.corked = false;
-      this.socket.uncork();
+    if (this.pendingHead !== null) {
+      this.socket.write(this.pendingHead, 'latin1');
+      this.pendingHead = null;
     }
     this.socket.end();
     this.socket.resume();
