@@ -159,6 +159,15 @@ export const LbConfigSchema = z
       .strictObject({
         /** Request header bytes before 431. Default 16384. */
         maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+        /** Request body bytes before 413 (nginx's client_max_body_size): a
+         * larger Content-Length is refused at once, a chunked body when its
+         * sum passes it. Default 1073741824 (1 GiB). */
+        maxBodyBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1_073_741_824),
+        /** Open client connections per worker; a connection above it gets a
+         * 503 with `Connection: close` and counts in
+         * `lb_errors_total{kind="overload"}`. Default 16384 (the fd limit
+         * here is 20000 per process; upstream sockets need some too). */
+        maxConnections: z.number().int().min(1).max(1_000_000).default(16_384),
       })
       .prefault({}),
   })

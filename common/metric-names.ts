@@ -45,7 +45,10 @@ export const ErrorKind = {
   deadline: 'deadline',
   /** A retry refused by the retry budget (the failure's own 502/504). */
   retryBudget: 'retry_budget',
-  /** The backend's wait queue (`pool.maxQueue`) was full (503). */
+  /** Shed for overload (503): a client connection above
+   * `limits.maxConnections`, or a full backend wait queue (`pool.maxQueue`). */
   overload: 'overload',
+  /** A request body over `limits.maxBodyBytes` (413). */
+  bodyTooLarge: 'body_too_large',
 } as const;
 export type ErrorKindValue = (typeof ErrorKind)[keyof typeof ErrorKind];

@@ -2,8 +2,11 @@
  * The one place that maps a failure to what the client gets: upstream, no
  * eligible backend or a full wait queue -> 503, refused/reset/bad response
  * (framing, a byte HTTP does not allow in the head) -> 502, per-try timeout
- * or the request deadline -> 504; client side, a malformed request -> 400, headers not sent in time ->
- * 408, headers too large -> 431. It also says whether the failure may be retried and whether it is
+ * or the request deadline -> 504; client side (ClientRefusal), a malformed
+ * request -> 400, headers not sent in time -> 408, body too large -> 413, an
+ * unmet Expect -> 417, headers too large -> 431, an unsupported transfer
+ * coding -> 501, too many connections -> 503, an unsupported HTTP version ->
+ * 505. It also says whether the failure may be retried and whether it is
  * evidence that the backend is dead (passive health).
  */
 import { ErrorKind, type ErrorKindValue } from '../common/metric-names.js';
@@ -100,32 +103,73 @@ export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? 'Error';
 }
 
-/** How a request Node's server could not accept is answered. */
+/** How a client request the balancer refuses itself is answered. */
 export interface ClientFailure {
-  readonly status: 400 | 408 | 431;
+  readonly status: ClientStatus;
   /** `lb_errors_total{kind}`. */
   readonly kind: ErrorKindValue;
 }
 
-const HEADERS_TOO_LARGE: ClientFailure = Object.freeze({ status: 431, kind: ErrorKind.headersTooLarge });
-const REQUEST_TIMEOUT: ClientFailure = Object.freeze({ status: 408, kind: ErrorKind.timeout });
-const MALFORMED: ClientFailure = Object.freeze({ status: 400, kind: ErrorKind.badRequest });
+/** Statuses the balancer answers a client with on its own, before any backend. */
+export type ClientStatus = 400 | 408 | 413 | 417 | 431 | 501 | 503 | 505;
 
-/** Classifies a client-side error of Node's HTTP server ('clientError',
- * by `err.code`): header overflow 431, header timeout 408, else 400. */
+function client(status: ClientStatus, kind: ErrorKindValue): ClientFailure {
+  return Object.freeze({ status, kind });
+}
+
+/**
+ * Every client-side refusal (lb/client-connection.ts), by cause. The
+ * connection is closed after each of them.
+ */
+export const ClientRefusal = Object.freeze({
+  /** Unparseable request: bad bytes, NUL, obs-fold, CL+TE, duplicate or
+   * conflicting Content-Length, an empty Transfer-Encoding, two Host fields,
+   * Transfer-Encoding in an HTTP/1.0 request. */
+  malformed: client(400, ErrorKind.badRequest),
+  /** The request head was not complete within `timeouts.clientHeadersMs`. */
+  headersTimeout: client(408, ErrorKind.timeout),
+  /** The body is larger than `limits.maxBodyBytes` (by Content-Length at once, chunked when the sum passes it). */
+  bodyTooLarge: client(413, ErrorKind.bodyTooLarge),
+  /** An `Expect` other than 100-continue. */
+  expectationFailed: client(417, ErrorKind.badRequest),
+  /** The request head is larger than `limits.maxHeaderBytes`. */
+  headersTooLarge: client(431, ErrorKind.headersTooLarge),
+  /** A transfer coding other than exactly `chunked` (nginx's rule: `gzip, chunked` too;
+   * `chunked, gzip` is malformed, 400), or CONNECT. */
+  notImplemented: client(501, ErrorKind.badRequest),
+  /** More than `limits.maxConnections` client connections in this worker. */
+  overloaded: client(503, ErrorKind.overload),
+  /** An HTTP version other than 1.0 and 1.1. */
+  versionNotSupported: client(505, ErrorKind.badRequest),
+});
+
+/** Classifies a parse error of a client request by llhttp's code
+ * (`HPE_*`): header overflow 431, invalid version 505, anything else 400.
+ * (HPE_INVALID_TRANSFER_ENCODING is 400 too: llhttp raises it for CL+TE and
+ * for `chunked` not last; an unknown coding it lets through to the head,
+ * where the client connection answers 501.) Never throws. */
 export function classifyClientError(code: string | undefined): ClientFailure {
-  if (code === 'HPE_HEADER_OVERFLOW') return HEADERS_TOO_LARGE;
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return REQUEST_TIMEOUT;
-  return MALFORMED;
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return ClientRefusal.headersTooLarge;
+    case 'HPE_INVALID_VERSION':
+      return ClientRefusal.versionNotSupported;
+    default:
+      return ClientRefusal.malformed;
+  }
 }
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   408: 'Request Timeout',
+  413: 'Content Too Large',
+  417: 'Expectation Failed',
   431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
 };
 
 /** Plain-text bodies of the balancer's own error responses, built once. */
@@ -149,10 +193,17 @@ export function errorBody(status: number): Buffer {
   return body;
 }
 
-/** A complete raw HTTP/1.1 response with `Connection: close`, for a socket
- * whose request could not be parsed (400, 408, 431). */
-export function rawErrorResponse(status: 400 | 408 | 431): string {
-  const text = STATUS_TEXT[status] ?? 'Error';
-  const body = `${status} ${text}\n`;
-  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+const RAW_RESPONSES = new Map<number, Buffer>();
+
+/** A complete raw HTTP/1.1 response with `Connection: close`, for a client
+ * request the balancer refuses itself (ClientRefusal); built once per status. */
+export function rawErrorResponse(status: ClientStatus): Buffer {
+  let raw = RAW_RESPONSES.get(status);
+  if (raw === undefined) {
+    const text = STATUS_TEXT[status] ?? 'Error';
+    const body = `${status} ${text}\n`;
+    raw = Buffer.from(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`, 'latin1');
+    RAW_RESPONSES.set(status, raw);
+  }
+  return raw;
 }

@@ -14,13 +14,13 @@
  * client a 502/504 instead of a cut connection.
  *
  * The hot path allocates little: the request head is one string built once
- * per request, listeners are shared functions (the response carries its
- * exchange), and a request without a body attaches nothing to it.
+ * per request, and the client connection (client-connection.ts) calls the
+ * exchange's methods directly (ClientExchange): no listener per request.
  */
-import http, { type IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../common/error-codes.js';
 import type { BackendSet } from './backend-set.js';
+import type { ClientExchange, ClientRequest, ClientResponse } from './client-connection.js';
 import { classifyUpstreamError, errorBody, statusText, type FailureInfo } from './error-status.js';
 import { buildClientHeaders, type RequestHeaderInfo } from './headers.js';
 import { ErrorIndex, errorIndexOf, type WorkerCounters } from './metrics/worker-counters.js';
@@ -42,20 +42,6 @@ export interface ExchangeHost {
   markDown(set: BackendSet, index: number, reason: string): void;
   /** The retry budget of this process (every exchange counts itself active in it). */
   readonly retryBudget: RetryBudget;
-}
-
-/** The ServerResponse class of the proxy server: carries its exchange so
- * shared listener functions can find it without a closure per request. */
-export class ProxyResponse extends ServerResponse {
-  exchange: Exchange | null = null;
-}
-
-function onResponseClose(this: ProxyResponse): void {
-  this.exchange?.clientGone();
-}
-
-function onResponseDrain(this: ProxyResponse): void {
-  this.exchange?.drained();
 }
 
 function onExchangeTimer(exchange: Exchange): void {
@@ -90,7 +76,7 @@ const enum State {
 const CHUNK_END = '0\r\n\r\n';
 
 /** One client request and its upstream attempts. */
-export class Exchange implements PoolWaiter, UpstreamHandler {
+export class Exchange implements PoolWaiter, UpstreamHandler, ClientExchange {
   private state = State.Idle;
   private attempts = 0;
   private backend = -1;
@@ -127,8 +113,8 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   constructor(
     private readonly host: ExchangeHost,
     private readonly set: BackendSet,
-    private readonly req: IncomingMessage,
-    private readonly res: ProxyResponse,
+    private readonly req: ClientRequest,
+    private readonly res: ClientResponse,
     headerBlock: string,
     info: RequestHeaderInfo,
     clientIp: string,
@@ -146,7 +132,6 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     if (set.closeAfterEachRequest) head += 'connection: close\r\n';
     this.head = head;
     res.exchange = this;
-    res.on('close', onResponseClose);
   }
 
   start(): void {
@@ -267,19 +252,13 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
       this.finishBody(conn);
       return true;
     }
-    if (!this.bodyListening) {
-      this.bodyListening = true;
-      const req = this.req;
-      req.on('data', this.onBodyData);
-      req.on('end', this.onBodyEnd);
-      req.on('error', this.onBodyAbort);
-      req.on('aborted', this.onBodyAbort);
-    }
+    this.bodyListening = true;
     this.req.resume();
     return true;
   }
 
-  private readonly onBodyData = (chunk: Buffer): void => {
+  /** @internal ClientExchange */
+  onBodyData(chunk: Buffer): void {
     const conn = this.conn;
     if (this.state !== State.Active || conn === null) {
       this.req.pause();
@@ -294,13 +273,14 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
       ok = conn.write('\r\n');
     } else ok = conn.write(chunk);
     if (!ok) this.req.pause();
-  };
+  }
 
-  private readonly onBodyEnd = (): void => {
+  /** @internal ClientExchange */
+  onBodyEnd(): void {
     this.bodyEnded = true;
     const conn = this.conn;
     if (this.state === State.Active && conn !== null) this.finishBody(conn);
-  };
+  }
 
   private finishBody(conn: UpstreamConnection): void {
     if (this.chunked) conn.write(CHUNK_END);
@@ -313,9 +293,10 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     }
   }
 
-  private readonly onBodyAbort = (): void => {
+  /** @internal ClientExchange */
+  onBodyAbort(): void {
     this.clientGone();
-  };
+  }
 
   /** @internal UpstreamHandler: the request body may flow again. */
   onUpstreamDrain(): void {
@@ -324,10 +305,19 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
 
   /** The client closed its connection before the response was complete. */
   clientGone(): void {
+    this.stop(true);
+  }
+
+  /** The client side refused the request mid-body (413); it counted that itself. */
+  requestRefused(): void {
+    this.stop(false);
+  }
+
+  private stop(clientAbort: boolean): void {
     const state = this.state;
     if (state === State.Done) return;
     this.settle();
-    this.countError(ErrorIndex.clientAbort);
+    if (clientAbort) this.countError(ErrorIndex.clientAbort);
     if (state === State.Idle) return;
     if (state === State.Waiting) itemAt(this.set.pools, this.backend, 'backend pool').cancel(this);
     // Mid-exchange the connection's state is unknown: it cannot be reused.
@@ -337,6 +327,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
 
   /** The client's socket drained: read the response again. */
   drained(): void {
+    if (!this.waitingDrain) return;
     this.waitingDrain = false;
     this.conn?.resume();
   }
@@ -352,45 +343,27 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   }
 
   /**
-   * Sends the held response head to the client. Returns null, or the error
-   * that makes the answer unusable (a field Node refuses to send); nothing
-   * was sent then, so the client can still get a 502.
+   * Hands the held response head to the client connection (which sends it
+   * with the first body bytes). The head was checked on arrival
+   * (upstream-connection.ts refuses one HTTP does not allow), so this cannot fail.
    */
-  private forwardHead(): Error | null {
+  private forwardHead(): void {
     const headers = this.headFields;
-    if (headers === null) return null;
+    if (headers === null) return;
     this.headFields = null;
     const res = this.res;
-    const status = this.status;
-    // The backend's Date (if any) is forwarded; do not add a second one.
-    res.sendDate = false;
     // An unread request body would be parsed as the next request: close instead.
     if (this.host.draining || (this.hasBody && !this.bodyEnded)) res.shouldKeepAlive = false;
-    try {
-      res.writeHead(status, this.headText || http.STATUS_CODES[status] || 'Unknown', buildClientHeaders(headers));
-    } catch (err) {
-      res.sendDate = true;
-      return new UpstreamError((err as { code?: string }).code ?? 'ERR_INVALID_HEADER', (err as Error).message, { cause: err });
-    }
-    return null;
+    res.writeHead(this.status, this.headText || undefined, buildClientHeaders(headers));
   }
 
   /** @internal UpstreamHandler */
   onUpstreamData(chunk: Buffer): boolean {
     if (this.state !== State.Active) return true;
-    if (this.headFields !== null) {
-      const err = this.forwardHead();
-      if (err !== null) {
-        this.conn?.abort(err);
-        return true;
-      }
-    }
+    if (this.headFields !== null) this.forwardHead();
     this.host.counters.bytesOut += chunk.length;
     if (this.res.write(chunk)) return true;
-    if (!this.waitingDrain) {
-      this.waitingDrain = true;
-      this.res.once('drain', onResponseDrain);
-    }
+    this.waitingDrain = true;
     return false;
   }
 
@@ -398,14 +371,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   onUpstreamEnd(): void {
     if (this.state !== State.Active) return;
     this.endAttempt();
-    const err = this.forwardHead();
-    if (err !== null) {
-      // The connection is back in its pool already: only this answer is lost.
-      const failure = classifyUpstreamError(err);
-      this.countError(errorIndexOf(failure.kind));
-      this.respondError(failure.status, this.backend);
-      return;
-    }
+    this.forwardHead();
     this.settle();
     if (this.bodyListening && !this.bodyEnded) this.detachBody();
     this.res.end();
@@ -413,13 +379,8 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
   }
 
   private detachBody(): void {
-    const req = this.req;
     this.bodyListening = false;
-    req.off('data', this.onBodyData);
-    req.off('end', this.onBodyEnd);
-    req.off('error', this.onBodyAbort);
-    req.off('aborted', this.onBodyAbort);
-    req.pause();
+    this.req.pause();
   }
 
   /** @internal UpstreamHandler and PoolWaiter: the attempt failed. */
@@ -466,7 +427,7 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     if (this.bodyConsumed) return false;
     // No time left for another try (the deadline's own 504 is on its way).
     if (performance.now() >= this.deadlineAt - 1) return false;
-    return failure.neverReached || !this.requestSent || isIdempotent(this.req.method ?? '');
+    return failure.neverReached || !this.requestSent || isIdempotent(this.req.method);
   }
 
   /**
@@ -492,8 +453,8 @@ export class Exchange implements PoolWaiter, UpstreamHandler {
     const res = this.res;
     const body = errorBody(status);
     if (this.hasBody || this.host.draining) res.shouldKeepAlive = false;
-    // Our own reason phrase: a failed writeHead of the backend's may have left its (unsendable) one behind.
-    res.writeHead(status, statusText(status), { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
+    // Our own reason phrase, never the backend's (it may hold bytes that cannot be sent).
+    res.writeHead(status, statusText(status), ['content-type', 'text/plain; charset=utf-8', 'content-length', String(body.length)]);
     res.end(body);
     const c = index < 0 ? this.host.counters.backend(NO_BACKEND_LABEL) : itemAt(this.set.counters, index, 'backend counters');
     c.observe(status, (performance.now() - this.startMs) / 1000);

@@ -50,8 +50,9 @@ function connectionTokens(value: string, into: string[] | null): string[] | null
 
 function dropNamed(headers: string[], names: readonly string[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    if (!names.includes(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i] ?? '';
+    if (!names.includes(name.toLowerCase())) out.push(name, headers[i + 1] ?? '');
   }
   return out;
 }
@@ -84,9 +85,10 @@ export function buildUpstreamHeaders(raw: readonly string[], clientIp: string, h
   info.hashKey = undefined;
   info.chunked = false;
   info.hasHost = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
+  // A flat [name, value, ...] list: a name without its value (never from the parser) is dropped.
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    const value = raw[i + 1] ?? '';
     const lower = name.toLowerCase();
     switch (lower) {
       case 'host':
@@ -138,9 +140,10 @@ export function buildClientHeaders(raw: readonly string[]): string[] {
   const out: string[] = [];
   let listed: string[] | null = null;
   let via: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
+  // A flat [name, value, ...] list: a name without its value (never from the parser) is dropped.
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    const value = raw[i + 1] ?? '';
     const lower = name.toLowerCase();
     if (lower === 'connection') {
       listed = connectionTokens(value, listed);

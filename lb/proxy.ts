@@ -1,24 +1,26 @@
 /**
- * The proxy of one process: a node:http server whose requests are forwarded
- * by an `Exchange` each (exchange.ts) over pooled raw upstream connections
- * (upstream-pool.ts), so response bytes go straight to the client with
- * backpressure and the hot path allocates little: no closures, no label
- * lookups, no logging per request.
+ * The proxy of one process: raw client connections (client-server.ts,
+ * client-connection.ts) whose requests are forwarded by an `Exchange` each
+ * (exchange.ts) over pooled raw upstream connections (upstream-pool.ts), so
+ * response bytes go straight to the client with backpressure and the hot
+ * path allocates little: no closures, no label lookups, no logging per
+ * request.
  *
  * Health is owned elsewhere (the primary): this module keeps a local copy
  * (`setHealth`), and on a refused or reset connection marks the backend down
  * locally at once and reports it through `HealthReporter`.
  */
-import http, { type IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type net from 'node:net';
 import type { LbConfig } from '../common/config.js';
 import { BackendSet } from './backend-set.js';
 import { createBalancer } from './balancers/index.js';
-import { classifyClientError, errorBody, rawErrorResponse } from './error-status.js';
-import { Exchange, ProxyResponse, type ExchangeHost } from './exchange.js';
+import type { ClientConnection } from './client-connection.js';
+import { ClientConnections } from './client-server.js';
+import { errorBody } from './error-status.js';
+import { Exchange, type ExchangeHost } from './exchange.js';
 import { buildUpstreamHeaderBlock, type RequestHeaderInfo } from './headers.js';
 import { logLine } from './log.js';
-import { WorkerCounters, errorIndexOf } from './metrics/worker-counters.js';
+import { WorkerCounters } from './metrics/worker-counters.js';
 import { UpstreamPool, upstreamPoolKey } from './upstream-pool.js';
 import { RetryBudget } from './retry-budget.js';
 
@@ -41,13 +43,15 @@ export class ProxyCore implements ExchangeHost {
   private set: BackendSet | null = null;
   private pools = new Map<string, UpstreamPool>();
   private readonly info: RequestHeaderInfo = { hasBody: false, hashKey: undefined, chunked: false, hasHost: false };
-  private readonly servers = new Set<http.Server>();
+  /** Every client connection of this process (all its servers). */
+  readonly clients: ClientConnections;
 
   constructor(
     private readonly reporter: HealthReporter,
     counters: WorkerCounters = new WorkerCounters(),
   ) {
     this.counters = counters;
+    this.clients = new ClientConnections(this);
   }
 
   /** The current config generation, or -1 before the first applyConfig. */
@@ -83,7 +87,7 @@ export class ProxyCore implements ExchangeHost {
     );
     if (states) states.forEach((up, i) => (set.up[i] = up ? 1 : 0));
     this.set = set;
-    for (const server of this.servers) applyServerTimeouts(server, lb);
+    this.clients.configure(lb);
   }
 
   /** Sets the local health copy of backend `index` (ignored for an old generation). */
@@ -100,93 +104,52 @@ export class ProxyCore implements ExchangeHost {
     if (set === this.set) this.reporter.reportPassiveFailure(set.generation, index, reason);
   }
 
-  /** Handles one client request. */
-  readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  /** Handles one client request (a complete head; the body follows). */
+  handleRequest(client: ClientConnection): void {
     const set = this.set;
-    const pres = res as ProxyResponse;
     if (set === null) {
       const body = errorBody(503);
-      pres.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length }).end(body);
+      client.writeHead(503, undefined, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(body.length)]);
+      client.end(body);
       return;
     }
-    if (this.draining) pres.shouldKeepAlive = false;
-    const clientIp = req.socket.remoteAddress ?? '';
+    if (this.draining) client.shouldKeepAlive = false;
+    const clientIp = client.remoteAddress;
     const info = this.info;
-    const block = buildUpstreamHeaderBlock(req.rawHeaders, clientIp, set.hashHeader, info);
-    new Exchange(this, set, req, pres, block, info, clientIp).start();
-  };
+    const block = buildUpstreamHeaderBlock(client.rawHeaders, clientIp, set.hashHeader, info);
+    new Exchange(this, set, client, client, block, info, clientIp).start();
+  }
 
-  private readonly onSocketClose = (): void => {
-    this.counters.activeConnections--;
-  };
-
-  private readonly onConnection = (socket: Socket): void => {
-    this.counters.activeConnections++;
-    socket.once('close', this.onSocketClose);
-  };
-
-  private readonly onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
-    const code = err.code;
-    if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const failure = classifyClientError(code);
-    this.counters.errorsByKind[errorIndexOf(failure.kind)]! += 1;
-    const status = failure.status;
-    // A response already in progress on this socket cannot be followed by ours.
-    if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) {
-      socket.destroy();
-      return;
-    }
-    socket.end(rawErrorResponse(status), () => socket.destroy());
-  };
-
-  /** Creates the client-facing server (not yet listening). */
-  createServer(): http.Server {
-    const lb = this.set?.lb;
-    const server = http.createServer(
-      {
-        ServerResponse: ProxyResponse as typeof ServerResponse,
-        maxHeaderSize: lb?.limits.maxHeaderBytes ?? 16_384,
-        noDelay: true,
-        // Whole-request time limit off: a large upload may take long; slow
-        // senders are bounded by headersTimeout and the body timeouts.
-        requestTimeout: 0,
-      },
-      this.handleRequest,
-    );
-    if (lb) applyServerTimeouts(server, lb);
-    server.on('connection', this.onConnection);
-    server.on('clientError', this.onClientError);
-    this.servers.add(server);
-    server.once('close', () => this.servers.delete(server));
-    return server;
+  /** Creates a client-facing server (not yet listening). */
+  createServer(): net.Server {
+    return this.clients.createServer();
   }
 
   /**
-   * Graceful stop of `server`: stop accepting, let in-flight requests finish
-   * (their connections close after the response) for up to `drainMs`, then
-   * cut what is left and close the pools.
+   * Graceful stop of `server`: stop accepting, close idle connections, let
+   * in-flight requests finish (their connections close after the response)
+   * for up to `drainMs`, then cut what is left and close the pools.
    */
-  async drain(server: http.Server, drainMs: number): Promise<void> {
+  async drain(server: net.Server, drainMs: number): Promise<void> {
     this.draining = true;
     server.close();
-    server.closeIdleConnections();
+    const clients = this.clients;
+    clients.closeIdle();
     const deadline = Date.now() + drainMs;
     await new Promise<void>((resolve) => {
       const tick = setInterval(() => {
-        server.closeIdleConnections();
-        if (this.counters.activeConnections <= 0 || Date.now() >= deadline) {
+        clients.closeIdle();
+        if (clients.size <= 0 || Date.now() >= deadline) {
           clearInterval(tick);
           resolve();
         }
       }, 50);
     });
-    if (this.counters.activeConnections > 0) {
-      logLine(`drain deadline (${drainMs}ms) passed: closing ${this.counters.activeConnections} connection(s)`);
-      server.closeAllConnections();
+    if (clients.size > 0) {
+      logLine(`drain deadline (${drainMs}ms) passed: closing ${clients.size} connection(s)`);
+      clients.closeAll();
     }
+    clients.stop();
     await this.closePools(1_000);
   }
 
@@ -196,9 +159,4 @@ export class ProxyCore implements ExchangeHost {
     this.pools.clear();
     await Promise.all(pools.map((p) => p.close(graceMs)));
   }
-}
-
-function applyServerTimeouts(server: http.Server, lb: LbConfig): void {
-  server.keepAliveTimeout = lb.timeouts.clientIdleMs;
-  server.headersTimeout = lb.timeouts.clientHeadersMs;
 }

@@ -5,7 +5,6 @@
  * or a `lb:drain` message drains and exits 0.
  */
 import cluster from 'node:cluster';
-import type http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { LbConfig } from '../common/config.js';
@@ -21,11 +20,11 @@ const LISTEN_BACKLOG = 4096;
 /** SO_REUSEPORT sockets each worker binds (accept: reuseport). libuv takes
  * one connection per listening socket per event-loop turn, so a busy worker
  * with one socket drains a burst of new connections slowly; with several,
- * each turn takes one from each. Their connections all go to the one HTTP
- * server. */
+ * each turn takes one from each. Their connections all go to the one
+ * ProxyCore. */
 const ACCEPT_SOCKETS_PER_WORKER = 4;
 
-/** The extra accept sockets of this worker (beyond the HTTP server's own). */
+/** The extra accept sockets of this worker (beyond the main server's own). */
 const extraListeners: net.Server[] = [];
 
 setLogPrefix(`[lb worker ${cluster.worker?.id ?? process.pid}]`);
@@ -44,7 +43,7 @@ const core = new ProxyCore({
     send({ t: 'lb:passive', generation, index, reason });
   },
 });
-let server: http.Server | null = null;
+let server: net.Server | null = null;
 let lb: LbConfig | null = null;
 let draining = false;
 
@@ -81,7 +80,7 @@ process.on('message', (raw: unknown) => {
         if (!msg.reusePort) return send({ t: 'lb:listening', port });
         const all = [];
         for (let i = 1; i < ACCEPT_SOCKETS_PER_WORKER; i++) {
-          const extra = net.createServer({ noDelay: true }, (socket) => s.emit('connection', socket));
+          const extra = core.createServer();
           extraListeners.push(extra);
           all.push(
             new Promise<void>((resolve, reject) => {

@@ -26,6 +26,7 @@ export const ErrorIndex = Object.freeze({
   deadline: ERROR_KINDS.indexOf(ErrorKind.deadline),
   retryBudget: ERROR_KINDS.indexOf(ErrorKind.retryBudget),
   overload: ERROR_KINDS.indexOf(ErrorKind.overload),
+  bodyTooLarge: ERROR_KINDS.indexOf(ErrorKind.bodyTooLarge),
 });
 
 /** Index of an error kind, for kinds known only at run time. */

@@ -117,9 +117,12 @@ function sameRequest(o: Observed, r: ReferenceMessage): string | null {
   if (lengths.length > 1 || (lengths.length === 1 && lengths[0] !== String(o.body.length)))
     return `forwarded Content-Length ${lengths.join(',')} for a ${o.body.length}-byte body`;
   if (lengths.length === 1 && headerValues(o.rawHeaders, 'transfer-encoding').length > 0) return 'forwarded both Content-Length and Transfer-Encoding';
-  const hosts = headerValues(r.headers, 'host');
+  // Host is forwarded as sent, except for an absolute-form target: its
+  // authority (without userinfo) is the Host (RFC 9112 §3.2.2).
+  const authority = origin ? origin[0].replace(/^https?:\/\//i, '').replace(/^[^@]*@/, '') : undefined;
+  const hosts = authority !== undefined ? [authority] : headerValues(r.headers, 'host');
   if (hosts.length === 1 && headerValues(o.rawHeaders, 'host').join() !== hosts[0])
-    return `Host ${headerValues(o.rawHeaders, 'host').join()} forwarded for ${hosts[0]}`;
+    return `Host ${headerValues(o.rawHeaders, 'host').join()} forwarded for ${hosts[0]}${authority !== undefined ? " (the absolute-form target's authority)" : ''}`;
   return null;
 }
 
@@ -138,15 +141,7 @@ export interface PendingRule {
  * what the backend received. Remove an entry when its fix lands: the fuzzer
  * then holds the balancer to the whole property.
  */
-export const PENDING_REQUEST_RULES: readonly PendingRule[] = [
-  {
-    name: 'empty-transfer-encoding',
-    reason:
-      'BOARD 20:20, robust (issue 12 item 2): an empty Transfer-Encoding value (ignored by llhttp) next to Content-Length ' +
-      'is forwarded with both Content-Length and transfer-encoding: chunked',
-    applies: (ref) => ref.messages.some((m) => headerValues(m.headers, 'transfer-encoding').some((v) => v.trim() === '')),
-  },
-];
+export const PENDING_REQUEST_RULES: readonly PendingRule[] = [];
 
 /** Cases covered by a pending rule, by rule name (for the run's summary). */
 export const pendingRequestCases = new Map<string, number>();

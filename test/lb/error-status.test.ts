@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RETRY_REASONS, classifyClientError, classifyUpstreamError } from '../../lb/error-status.js';
+import { ClientRefusal, RETRY_REASONS, classifyClientError, classifyUpstreamError, rawErrorResponse } from '../../lb/error-status.js';
 
 describe('classifyUpstreamError', () => {
   const table: [code: string, status: number, kind: string, retry: string | null, neverReached: boolean, passive: boolean][] = [
@@ -47,10 +47,39 @@ describe('classifyUpstreamError', () => {
 });
 
 describe('classifyClientError', () => {
-  it('431 for header overflow, 408 for a header timeout, 400 for anything else', () => {
+  it('431 for header overflow, 505 for a bad version, 400 for anything else (CL+TE included)', () => {
     assert.deepEqual(classifyClientError('HPE_HEADER_OVERFLOW'), { status: 431, kind: 'headers_too_large' });
-    assert.deepEqual(classifyClientError('ERR_HTTP_REQUEST_TIMEOUT'), { status: 408, kind: 'timeout' });
+    assert.deepEqual(classifyClientError('HPE_INVALID_VERSION'), { status: 505, kind: 'bad_request' });
+    assert.deepEqual(classifyClientError('HPE_INVALID_TRANSFER_ENCODING'), { status: 400, kind: 'bad_request' });
     assert.deepEqual(classifyClientError('HPE_INVALID_METHOD'), { status: 400, kind: 'bad_request' });
     assert.deepEqual(classifyClientError(undefined), { status: 400, kind: 'bad_request' });
+  });
+});
+
+describe('ClientRefusal', () => {
+  it('maps every client-side refusal to its status and error kind', () => {
+    const got = Object.fromEntries(Object.entries(ClientRefusal).map(([k, v]) => [k, `${v.status} ${v.kind}`]));
+    assert.deepEqual(got, {
+      malformed: '400 bad_request',
+      headersTimeout: '408 timeout',
+      bodyTooLarge: '413 body_too_large',
+      expectationFailed: '417 bad_request',
+      headersTooLarge: '431 headers_too_large',
+      notImplemented: '501 bad_request',
+      overloaded: '503 overload',
+      versionNotSupported: '505 bad_request',
+    });
+  });
+
+  it('pre-builds each raw refusal once, with Connection: close and a matching length', () => {
+    for (const { status } of Object.values(ClientRefusal)) {
+      const raw = rawErrorResponse(status);
+      assert.equal(raw, rawErrorResponse(status));
+      const text = raw.toString('latin1');
+      const [head = '', body = ''] = text.split('\r\n\r\n');
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `));
+      assert.match(head, /\r\nConnection: close(\r\n|$)/);
+      assert.equal(Number(/Content-Length: (\d+)/.exec(head)?.[1]), Buffer.byteLength(body));
+    }
   });
 });
