@@ -31,15 +31,14 @@ export interface SlowlorisBenchOptions {
   byteIntervalMs: number;
   /** How long the attack runs before the traffic starts, ms, so that the
    * window sees the balancer cut the connections and the swarm reconnect
-   * (whether it does depends on the phase of the server's header-timeout
-   * check: with clientHeadersMs 10 s, cuts came 13-16 s after connect in one
-   * run and 38-42 s in another). Default 5000. */
+   * (with clientHeadersMs 10 s the cuts come 10-12 s after connect).
+   * Default 5000. */
   leadMs: number;
   /** After each `with` window, how much longer the attack is held until
-   * every connection was cut once, ms. Node's server checks header
-   * timeouts on an interval (30 s by default), so cuts land between
-   * clientHeadersMs and clientHeadersMs + 30 s; the window alone may see
-   * none. Default 40000; 0 does not wait. */
+   * every connection was cut once, ms. The balancer cuts a slow head on a
+   * sweep of at most 1 s after clientHeadersMs (another target may check
+   * less often: node:http every 30 s), so the window alone may see none.
+   * Default 40000; 0 does not wait. */
   cutWaitMs: number;
   /** Print one JSON object on stdout instead of the text summary. Default false. */
   json: boolean;

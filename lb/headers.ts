@@ -96,10 +96,15 @@ export function buildUpstreamHeaders(raw: readonly string[], clientIp: string, h
         info.hasHost = true;
         out.push(name, value);
         continue;
-      case 'content-length':
-        if (value !== '0') info.hasBody = true;
-        out.push(name, value);
+      case 'content-length': {
+        // Forwarded in canonical form: `03` and `3` mean the same to this
+        // parser, but a backend that reads leading zeros another way (octal)
+        // would frame the body differently.
+        const length = value.replace(/^0+(?=\d)/, '');
+        if (length !== '0') info.hasBody = true;
+        out.push(name, length);
         continue;
+      }
       case 'transfer-encoding':
         // Node's parser refused TE together with Content-Length, so this body is chunked.
         info.hasBody = true;

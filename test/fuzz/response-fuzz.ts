@@ -138,6 +138,20 @@ export interface PendingResponseRule {
  */
 export const PENDING_RESPONSE_RULES: readonly PendingResponseRule[] = [];
 
+/** Field text (RFC 9110 §5.5): HTAB, SP, VCHAR and obs-text; a reason phrase is the same (RFC 9112 §4). */
+const FIELD_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** A token (RFC 9110 §5.6.2). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Whether a head as the reference read it keeps to HTTP's grammar: reason phrase and values field text, names tokens. */
+function headGrammarOk(m: ReferenceMessage): boolean {
+  if (!FIELD_TEXT.test(m.statusText)) return false;
+  for (let i = 0; i + 1 < m.headers.length; i += 2) {
+    if (!TOKEN.test(m.headers[i] ?? '') || !FIELD_TEXT.test(m.headers[i + 1] ?? '')) return false;
+  }
+  return true;
+}
+
 /** Cases covered by a pending rule, by rule name (for the run's summary). */
 export const pendingResponseCases = new Map<string, number>();
 
@@ -173,7 +187,11 @@ export async function checkResponseCase(lb: FuzzBalancer, backend: FuzzBackend, 
   const got = JSON.stringify(t.received.toString('latin1').slice(0, 600));
 
   const refFinal = ref.messages.find((m) => !m.interim);
+  // llhttp reads some heads HTTP does not allow (a control byte in the reason
+  // phrase); the balancer refuses those with a 502 and must never forward them.
+  const headsValid = [...ref.messages, ...(ref.partial ? [ref.partial] : [])].every(headGrammarOk);
   const clean =
+    headsValid &&
     ref.end === 'complete' &&
     refFinal !== undefined &&
     refFinal.status >= 200 &&
@@ -197,6 +215,7 @@ export async function checkResponseCase(lb: FuzzBalancer, backend: FuzzBackend, 
       expect(!clean, `a complete, clean backend response was answered ${final.status} instead of forwarded: ${got} ${ctx}`);
     } else {
       expect(tag === String(id), `the client got the answer of case ${tag}, not its own (${id}): desync ${ctx}`);
+      expect(headsValid, `forwarded a head with bytes HTTP does not allow: ${got} ${ctx}`);
       expect(refFinal !== undefined && ref.messages.length > 0, `forwarded a response the strict parser did not read in the backend's bytes: ${got} ${ctx}`);
       const diff = sameHead(final, refFinal!);
       expect(diff === null, `forwarded response differs from the backend's: ${diff} ${ctx}`);
@@ -214,6 +233,7 @@ export async function checkResponseCase(lb: FuzzBalancer, backend: FuzzBackend, 
     expect(partial !== undefined, `the connection was closed with no status: ${got} ${ctx}`);
     const tag = headerValues(partial!.headers, 'x-fuzz-case')[0];
     expect(tag === String(id), `a cut response that is not this case's (${tag ?? 'untagged'}): ${got} ${ctx}`);
+    expect(headsValid, `forwarded a head with bytes HTTP does not allow: ${got} ${ctx}`);
     expect(!clean, `a complete, clean backend response was cut: ${got} ${ctx}`);
     const refHead = ref.partial ?? refFinal;
     expect(refHead !== undefined, `forwarded a head the strict parser did not read: ${got} ${ctx}`);
