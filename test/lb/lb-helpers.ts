@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { LbConfigSchema, type LbConfig } from '../../common/config.js';
 import { parsePrometheusText, sumSamples } from '../../harness/sampling/prom-text.js';
 import { setLogSink } from '../../lb/log.js';
+import { startBalancer, type RunningBalancer } from '../../lb/standalone.js';
 import { waitFor } from '../wait-for.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -96,6 +97,16 @@ export function lbConfigFor(backends: readonly { name: string; url: string; weig
   });
 }
 
+/** A one-backend standalone balancer (retries off unless `extra` says otherwise), closed after test `t`. */
+export async function withBalancer(
+  t: { after(fn: () => Promise<void> | void): void },
+  backend: { url: string },
+  extra: Record<string, unknown> = {},
+): Promise<RunningBalancer> {
+  const lb = await startBalancer(lbConfigFor([{ name: 'b', url: backend.url }], { retries: { max: 0 }, ...extra }));
+  t.after(() => lb.close(200));
+  return lb;
+}
 /** Silences the balancer's log lines in this process; returns the captured lines. */
 export function captureLogs(): string[] {
   const lines: string[] = [];

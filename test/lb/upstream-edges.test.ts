@@ -7,21 +7,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetricName } from '../../common/metric-names.js';
-import { startBalancer, type RunningBalancer } from '../../lb/standalone.js';
-import { captureLogs, httpRequest, lbConfigFor, scrape } from './lb-helpers.js';
+import { captureLogs, httpRequest, scrape, withBalancer } from './lb-helpers.js';
 import { rawBackend, rawExchange, type RawBackend } from './raw-backend.js';
 
 captureLogs();
-
-async function withBalancer(
-  t: { after(fn: () => Promise<void> | void): void },
-  backend: { url: string },
-  extra: Record<string, unknown> = {},
-): Promise<RunningBalancer> {
-  const lb = await startBalancer(lbConfigFor([{ name: 'b', url: backend.url }], { retries: { max: 0 }, ...extra }));
-  t.after(() => lb.close(200));
-  return lb;
-}
 
 async function scripted(t: { after(fn: () => Promise<void> | void): void }, byPath: Record<string, string>): Promise<RawBackend> {
   const b = await rawBackend((head, s) => {

@@ -9,22 +9,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { MetricName } from '../../common/metric-names.js';
-import { startBalancer, type RunningBalancer } from '../../lb/standalone.js';
-import { captureLogs, httpRequest, lbConfigFor, scrape, startBackend } from './lb-helpers.js';
+import { captureLogs, httpRequest, scrape, withBalancer, startBackend } from './lb-helpers.js';
 import { rawBackend, rawExchange } from './raw-backend.js';
 import { itemAt } from '../../common/checked.js';
 
 captureLogs();
-
-async function withBalancer(
-  t: { after(fn: () => Promise<void> | void): void },
-  backend: { url: string },
-  extra: Record<string, unknown> = {},
-): Promise<RunningBalancer> {
-  const lb = await startBalancer(lbConfigFor([{ name: 'b', url: backend.url }], { retries: { max: 0 }, ...extra }));
-  t.after(() => lb.close(200));
-  return lb;
-}
 
 describe('upstream response framing', () => {
   it('refuses a response with both Content-Length and Transfer-Encoding (smuggling): 502', async (t) => {
