@@ -187,7 +187,7 @@ export function errorBody(status: number): Buffer {
           : status === 504
             ? 'the backend did not answer in time'
             : 'the request could not be forwarded';
-    body = Buffer.from(`${status} ${STATUS_TEXT[status] ?? 'Error'}: ${detail}\n`, 'latin1');
+    body = Buffer.from(`${status} ${statusText(status)}: ${detail}\n`, 'latin1');
     BODIES.set(status, body);
   }
   return body;
@@ -200,7 +200,7 @@ const RAW_RESPONSES = new Map<number, Buffer>();
 export function rawErrorResponse(status: ClientStatus): Buffer {
   let raw = RAW_RESPONSES.get(status);
   if (raw === undefined) {
-    const text = STATUS_TEXT[status] ?? 'Error';
+    const text = statusText(status);
     const body = `${status} ${text}\n`;
     raw = Buffer.from(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`, 'latin1');
     RAW_RESPONSES.set(status, raw);
