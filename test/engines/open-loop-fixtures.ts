@@ -12,6 +12,10 @@ export interface TestBackend {
   url: string;
   /** Arrival time of each request, ms (performance.now()). */
   arrivals: number[];
+  /** How long each answered request was actually held before its answer
+   * was written, µs: the configured delay plus this process's timer
+   * lateness. Filled when `record` is set. */
+  heldUs: number[];
   close(): Promise<void>;
 }
 
@@ -26,13 +30,14 @@ export interface BackendBehaviour {
   status?: number;
   /** Destroy the socket instead of answering, for every n-th request (1 = all). */
   resetEvery?: number;
-  /** Record arrival times. Default false. */
+  /** Record arrival and hold times. Default false. */
   record?: boolean;
 }
 
 /** Starts a backend on 127.0.0.1:0. */
 export async function startBackend(b: BackendBehaviour = {}): Promise<TestBackend> {
   const arrivals: number[] = [];
+  const heldUs: number[] = [];
   const t0 = performance.now();
   let n = 0;
   const body = Buffer.from('hello from the test backend\n');
@@ -46,6 +51,7 @@ export async function startBackend(b: BackendBehaviour = {}): Promise<TestBacken
       return;
     }
     const answer = (): void => {
+      if (b.record) heldUs.push(Math.round((performance.now() - now) * 1000));
       res.writeHead(b.status ?? 200, { 'content-type': 'text/plain', 'content-length': body.length });
       res.end(body);
     };
@@ -63,6 +69,7 @@ export async function startBackend(b: BackendBehaviour = {}): Promise<TestBacken
   return {
     url: `http://127.0.0.1:${port}/load`,
     arrivals,
+    heldUs,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
