@@ -142,6 +142,9 @@ export interface TrafficRun {
   generatorSaturated: boolean;
   /** Why, when it could not. */
   saturatedReason?: string;
+  /** p99 of each second of the window, ms: shows whether the tail is one
+   * burst (the cuts, say) or the whole run. */
+  p99BySecondMs: number[];
 }
 
 /** The attack during one `with` run. */

@@ -47,16 +47,20 @@ function trafficRun(r: LoadResult): TrafficRun {
     errors: Object.values(errorKinds).reduce((a, b) => a + b, 0),
     errorKinds,
     generatorSaturated: r.generator.saturated,
+    p99BySecondMs: r.series.map((b) => b.p99Us / 1000),
     ...(r.generator.saturatedReason !== undefined ? { saturatedReason: r.generator.saturatedReason } : {}),
   };
 }
+
+const bySecond = (r: TrafficRun): string => r.p99BySecondMs.map((ms) => ms.toFixed(1)).join(' ');
 
 function roundLine(without: TrafficRun, withAttack: TrafficRun, attack: AttackRun): string {
   const saturated = [without, withAttack].flatMap((r) => (r.saturatedReason !== undefined ? [r.saturatedReason] : []));
   return (
     `p99 ${without.p99Ms.toFixed(2)} ms without, ${withAttack.p99Ms.toFixed(2)} ms with; errors ${without.errors} / ${withAttack.errors}; ` +
     `slowloris open ${attack.openMin}-${attack.openMax}, ${attack.counts.cuts} cut (${attack.cutsDuringTraffic} during the traffic)` +
-    (saturated.length > 0 ? `; generator: ${saturated.join('; ')}` : '')
+    (saturated.length > 0 ? `; generator: ${saturated.join('; ')}` : '') +
+    `\n  p99 by second without: ${bySecond(without)}\n  p99 by second with:    ${bySecond(withAttack)}`
   );
 }
 
@@ -82,7 +86,7 @@ async function main(argv: string[]): Promise<void> {
         durationMs: o.durationMs,
         warmupMs: o.warmupMs,
       };
-      const runTraffic = async (): Promise<TrafficRun> => trafficRun(await engine.run(spec, signal));
+      const runTraffic = async (): Promise<TrafficRun> => trafficRun(await engine.run({ ...spec, seriesIntervalMs: 1_000 }, signal));
       for (let round = 1; round <= o.rounds && !signal.aborted; round++) {
         process.stderr.write(`slowloris: round ${round}/${o.rounds}: without\n`);
         const without = await runTraffic();

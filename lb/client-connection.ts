@@ -328,21 +328,26 @@ export class ClientConnection implements ClientRequest, ClientResponse {
    * Applies the host's timeouts at `nowMs` (called by the sweep): an idle
    * connection past `idleMs` (or `headersMs` before its first request) is
    * closed silently, a request head not complete within `headersMs` gets
-   * 408, a lingering close past LINGER_MS is cut.
+   * 408, a lingering close past LINGER_MS is cut. Returns whether it closed
+   * or refused the connection (the sweep bounds how many it does a tick).
    */
-  checkTimeouts(nowMs: number, idleMs: number, headersMs: number): void {
+  checkTimeouts(nowMs: number, idleMs: number, headersMs: number): boolean {
     const age = nowMs - this.sinceMs;
     switch (this.phase) {
       case Phase.Idle:
-        if (age >= (this.fresh ? headersMs : idleMs)) this.socket.destroy();
-        return;
+        if (age < (this.fresh ? headersMs : idleMs)) return false;
+        this.socket.destroy();
+        return true;
       case Phase.Head:
-        if (age >= headersMs) this.refuse(ClientRefusal.headersTimeout);
-        return;
+        if (age < headersMs) return false;
+        this.refuse(ClientRefusal.headersTimeout);
+        return true;
       case Phase.Closing:
-        if (age >= LINGER_MS) this.socket.destroy();
-        return;
+        if (age < LINGER_MS) return false;
+        this.socket.destroy();
+        return true;
       default:
+        return false;
     }
   }
 

@@ -4,6 +4,15 @@
  * connections (for `lb_active_connections`, drain and timeouts), the
  * per-worker connection limit, and one sweep timer that applies the idle and
  * request-head timeouts to every connection (no timer per connection).
+ *
+ * The sweep closes at most CUTS_PER_TICK connections a tick, oldest first,
+ * and comes back after CATCH_UP_MS while more are due. Connections opened
+ * together time out together: a slowloris swarm of 1,000 connected at once
+ * would otherwise be cut in one tick and reconnect in one burst, stalling
+ * every other request of this worker for that long. Spread out, the same
+ * work costs the other requests a fraction of a millisecond per tick. A
+ * timeout therefore fires within one period after it passes, plus up to
+ * (due connections / CUTS_PER_TICK) × CATCH_UP_MS when many are due at once.
  */
 import net from 'node:net';
 import type { LbConfig } from '../common/config.js';
@@ -14,6 +23,11 @@ import { ErrorIndex, type WorkerCounters } from './metrics/worker-counters.js';
 /** Bounds of the sweep period, ms: a timeout fires within one period after it passes. */
 const MIN_SWEEP_MS = 20;
 const MAX_SWEEP_MS = 1_000;
+/** Connections a sweep tick closes at most (idle, head and linger timeouts together). */
+export const CUTS_PER_TICK = 16;
+/** While more connections are due than one tick may close, the sweep runs again after this, ms:
+ * at most CUTS_PER_TICK × 1000 / CATCH_UP_MS = 800 cuts/s per worker. */
+export const CATCH_UP_MS = 20;
 
 /** A refused connection is kept this long at most (its 503 is read meanwhile), ms. */
 const REFUSED_LINGER_MS = 1_000;
@@ -40,6 +54,7 @@ export class ClientConnections implements ConnectionHost {
   private headersMs = 10_000;
   private readonly open = new Set<ClientConnection>();
   private sweep: NodeJS.Timeout | null = null;
+  private catchUp: NodeJS.Timeout | null = null;
   private sweepMs = MAX_SWEEP_MS;
 
   constructor(private readonly proxy: ClientSideHost) {}
@@ -123,7 +138,9 @@ export class ClientConnections implements ConnectionHost {
   /** Stops the sweep timer (the process is stopping). */
   stop(): void {
     if (this.sweep !== null) clearInterval(this.sweep);
+    if (this.catchUp !== null) clearTimeout(this.catchUp);
     this.sweep = null;
+    this.catchUp = null;
   }
 
   private startSweep(): void {
@@ -132,8 +149,21 @@ export class ClientConnections implements ConnectionHost {
     this.sweep.unref();
   }
 
+  /** One sweep: up to CUTS_PER_TICK closes in connection order (a Set
+   * iterates in insertion order, so the oldest go first); a catch-up tick
+   * when the budget ran out. */
   private readonly tick = (): void => {
+    if (this.catchUp !== null) clearTimeout(this.catchUp);
+    this.catchUp = null;
     const now = Date.now();
-    for (const c of this.open) c.checkTimeouts(now, this.idleMs, this.headersMs);
+    let budget = CUTS_PER_TICK;
+    for (const c of this.open) {
+      if (!c.checkTimeouts(now, this.idleMs, this.headersMs) || --budget > 0) continue;
+      if (this.sweep !== null) {
+        this.catchUp = setTimeout(this.tick, CATCH_UP_MS);
+        this.catchUp.unref();
+      }
+      return;
+    }
   };
 }

@@ -72,6 +72,7 @@ const traffic = (p99Ms: number, errors = 0, generatorSaturated = false): Traffic
   errors,
   errorKinds: errors > 0 ? { timeout: errors } : {},
   generatorSaturated,
+  p99BySecondMs: [p99Ms],
 });
 
 const round = (without: TrafficRun, withAttack: TrafficRun, cutAfterMs: number[]): SlowlorisRound => ({

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type http from 'node:http';
 import { MetricName } from '../../common/metric-names.js';
+import { CATCH_UP_MS, CUTS_PER_TICK } from '../../lb/client-server.js';
 import { startBalancer, type RunningBalancer } from '../../lb/standalone.js';
 import { headerValues, parseResponses, type ReferenceMessage } from '../fuzz/http-reference.js';
 import { captureLogs, closedPort, lbConfigFor, scrape, startBackend, waitFor, type Handler, type TestBackend } from './lb-helpers.js';
@@ -310,6 +311,44 @@ describe('client side: refusals', () => {
     assert.ok(took >= 250 && took < 2_000, `closed after ${took} ms`);
     assert.equal(backend.hits, 0);
     assert.equal(await errorCount(lb, 'timeout'), 1);
+  });
+
+  it('connections timing out together are cut CUTS_PER_TICK a sweep tick, oldest first, every one with its 408', async (t) => {
+    const { lb } = await rig(t, undefined, { timeouts: { clientHeadersMs: 300 } });
+    const swarm = CUTS_PER_TICK * 3;
+    const sockets: net.Socket[] = [];
+    t.after(() => sockets.forEach((s) => s.destroy()));
+    const cuts: { index: number; atMs: number; data: string }[] = [];
+    // One at a time, so that the balancer's accept order is the index order.
+    for (let index = 0; index < swarm; index++) {
+      const s = net.connect(lb.port, '127.0.0.1');
+      sockets.push(s);
+      let data = '';
+      s.setEncoding('latin1');
+      s.on('data', (d: string) => (data += d));
+      s.on('close', () => cuts.push({ index, atMs: performance.now(), data }));
+      s.on('error', () => {});
+      await new Promise<void>((resolve) => s.on('connect', () => s.write('GET / HTTP/1.1\r\nHost: x\r\n', () => resolve())));
+    }
+    await waitFor(() => cuts.length === swarm, 5_000, { what: 'every slow connection cut' });
+    assert.ok(
+      cuts.every((c) => c.data.startsWith('HTTP/1.1 408 ')),
+      'each got its 408',
+    );
+    // Cuts of one tick arrive together; ticks are CATCH_UP_MS or more apart.
+    const bursts: number[][] = [];
+    let last = -Infinity;
+    for (const c of [...cuts].sort((a, b) => a.atMs - b.atMs)) {
+      if (c.atMs - last > CATCH_UP_MS / 2) bursts.push([]);
+      bursts.at(-1)?.push(c.index);
+      last = c.atMs;
+    }
+    assert.ok(bursts.length >= 3, `cut in ${bursts.length} bursts`);
+    assert.ok(
+      bursts.every((b) => b.length <= CUTS_PER_TICK),
+      `bursts of ${bursts.map((b) => b.length).join(', ')}`,
+    );
+    assert.ok(Math.max(...(bursts[0] ?? [])) < Math.min(...(bursts.at(-1) ?? [])), 'the oldest connections go first');
   });
 
   it('closes an idle keep-alive connection after timeouts.clientIdleMs, silently', async (t) => {
