@@ -247,7 +247,7 @@ export async function checkRequestCase(lb: FuzzBalancer, observer: Observer, c: 
   expect(alive.ok, `${alive.why} (after ${sentText})`);
 }
 
-/** Starts an observer and a balancer, fuzzes requests for `opts.timeLimitMs`, stops both. */
+/** Starts an observer and a balancer, fuzzes requests (`opts.maxRuns` cases, or until `opts.timeLimitMs`), stops both. */
 export async function fuzzRequests(opts: FuzzRunOptions): Promise<FuzzRunReport> {
   const observer = await startObserver();
   let lb: FuzzBalancer | null = null;

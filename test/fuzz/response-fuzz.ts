@@ -255,7 +255,7 @@ export async function checkResponseCase(lb: FuzzBalancer, backend: FuzzBackend, 
   expect(alive.ok, `${alive.why} ${ctx}`);
 }
 
-/** Starts a fuzzing backend and a balancer, fuzzes responses for `opts.timeLimitMs`, stops both. */
+/** Starts a fuzzing backend and a balancer, fuzzes responses (`opts.maxRuns` cases, or until `opts.timeLimitMs`), stops both. */
 export async function fuzzResponses(opts: FuzzRunOptions): Promise<FuzzRunReport> {
   const backend = await startFuzzBackend();
   let lb: FuzzBalancer | null = null;
