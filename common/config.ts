@@ -85,6 +85,12 @@ const TimeoutsSchema = z
     clientIdleMs: positiveMs.default(5_000),
     /** Time a client has to send complete request headers, ms. Default 10000. */
     clientHeadersMs: positiveMs.default(10_000),
+    /** Max gap between two reads of a request body from the client, ms.
+     * Default 60000 (nginx's client_body_timeout). Counted only while the
+     * balancer is reading the body (not while backpressure from the backend
+     * holds it). When it passes: 408 before the response has begun, else the
+     * connection is cut; `lb_errors_total{kind="timeout"}`. */
+    clientBodyMs: positiveMs.default(60_000),
     /** Graceful shutdown: in-flight requests get this long to finish, ms. Default 10000. */
     drainMs: positiveMs.default(10_000),
   })

@@ -86,6 +86,16 @@ export interface ClientResponse {
   destroy(): void;
 }
 
+/** The client-side timeouts the sweep applies (lb.timeouts), ms. */
+export interface ClientTimeouts {
+  /** Idle keep-alive connection (clientIdleMs). */
+  readonly idleMs: number;
+  /** Request head, from its first byte (and a fresh connection's first byte) (clientHeadersMs). */
+  readonly headersMs: number;
+  /** Gap between request body reads while the body is read (clientBodyMs). */
+  readonly bodyMs: number;
+}
+
 /** What a connection needs from its owner (client-server.ts). */
 export interface ConnectionHost {
   readonly counters: WorkerCounters;
@@ -289,6 +299,8 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   /** Body chunks held while not flowing. */
   private held: Buffer[] | null = null;
   private bodyBytes = 0;
+  /** When the body was last read, or its reading (re)started (Date.now()). */
+  private lastBodyReadMs = 0;
   /** The response has no body (HEAD, 204, 304). */
   private noBody = false;
   private chunkedOut = false;
@@ -325,22 +337,31 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   }
 
   /**
-   * Applies the host's timeouts at `nowMs` (called by the sweep): an idle
-   * connection past `idleMs` (or `headersMs` before its first request) is
-   * closed silently, a request head not complete within `headersMs` gets
-   * 408, a lingering close past LINGER_MS is cut. Returns whether it closed
-   * or refused the connection (the sweep bounds how many it does a tick).
+   * Applies `timeouts` at `nowMs` (called by the sweep): an idle connection
+   * past `idleMs` (or `headersMs` before its first request) is closed
+   * silently, a request head not complete within `headersMs` gets 408, a
+   * request body with no byte for `bodyMs` while it is read gets 408 (or a
+   * cut once the response has begun), a lingering close past LINGER_MS is
+   * cut. Returns whether it closed or refused the connection (the sweep
+   * bounds how many it does a tick).
    */
-  checkTimeouts(nowMs: number, idleMs: number, headersMs: number): boolean {
+  checkTimeouts(nowMs: number, timeouts: ClientTimeouts): boolean {
     const age = nowMs - this.sinceMs;
     switch (this.phase) {
       case Phase.Idle:
-        if (age < (this.fresh ? headersMs : idleMs)) return false;
+        if (age < (this.fresh ? timeouts.headersMs : timeouts.idleMs)) return false;
         this.socket.destroy();
         return true;
       case Phase.Head:
-        if (age < headersMs) return false;
+        if (age < timeouts.headersMs) return false;
         this.refuse(ClientRefusal.headersTimeout);
+        return true;
+      case Phase.Active:
+        // Only while the balancer reads the body: held input or a paused
+        // socket is the backend's pace, not the client's.
+        if (!this.requestHasBody || this.requestComplete || !this.flowing || this.held !== null) return false;
+        if (nowMs - this.lastBodyReadMs < timeouts.bodyMs) return false;
+        this.refuse(ClientRefusal.bodyTimeout);
         return true;
       case Phase.Closing:
         if (age < LINGER_MS) return false;
@@ -359,6 +380,7 @@ export class ClientConnection implements ClientRequest, ClientResponse {
 
   resume(): void {
     if (this.phase !== Phase.Active) return;
+    if (!this.flowing) this.lastBodyReadMs = Date.now();
     this.flowing = true;
     const held = this.held;
     if (held !== null) {
@@ -617,6 +639,7 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   body(chunk: Buffer): void {
     if (this.phase !== Phase.Active) return;
     this.bodyBytes += chunk.length;
+    this.lastBodyReadMs = Date.now();
     if (this.bodyBytes > this.host.maxBodyBytes) {
       // Chunked: the sum passed the limit (a Content-Length was checked at once).
       this.countRefusal(ClientRefusal.bodyTooLarge);

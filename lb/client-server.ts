@@ -2,8 +2,9 @@
  * The client side of one proxy process: plain `net.Server`s whose sockets
  * become ClientConnections (client-connection.ts), the set of open
  * connections (for `lb_active_connections`, drain and timeouts), the
- * per-worker connection limit, and one sweep timer that applies the idle and
- * request-head timeouts to every connection (no timer per connection).
+ * per-worker connection limit, and one sweep timer that applies the idle,
+ * request-head and request-body timeouts to every connection (no timer per
+ * connection).
  *
  * The sweep closes at most CUTS_PER_TICK connections a tick, oldest first,
  * and comes back after CATCH_UP_MS while more are due. Connections opened
@@ -16,7 +17,7 @@
  */
 import net from 'node:net';
 import type { LbConfig } from '../common/config.js';
-import { ClientConnection, type ConnectionHost } from './client-connection.js';
+import { ClientConnection, type ClientTimeouts, type ConnectionHost } from './client-connection.js';
 import { ClientRefusal, rawErrorResponse } from './error-status.js';
 import { ErrorIndex, type WorkerCounters } from './metrics/worker-counters.js';
 
@@ -50,8 +51,7 @@ export class ClientConnections implements ConnectionHost {
   maxHeaderBytes = 16_384;
   maxBodyBytes = 1_073_741_824;
   private maxConnections = 16_384;
-  private idleMs = 5_000;
-  private headersMs = 10_000;
+  private timeouts: ClientTimeouts = { idleMs: 5_000, headersMs: 10_000, bodyMs: 60_000 };
   private readonly open = new Set<ClientConnection>();
   private sweep: NodeJS.Timeout | null = null;
   private catchUp: NodeJS.Timeout | null = null;
@@ -77,9 +77,9 @@ export class ClientConnections implements ConnectionHost {
     this.maxHeaderBytes = lb.limits.maxHeaderBytes;
     this.maxBodyBytes = lb.limits.maxBodyBytes;
     this.maxConnections = lb.limits.maxConnections;
-    this.idleMs = lb.timeouts.clientIdleMs;
-    this.headersMs = lb.timeouts.clientHeadersMs;
-    const period = Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(Math.min(this.idleMs, this.headersMs) / 5)));
+    const t = lb.timeouts;
+    this.timeouts = { idleMs: t.clientIdleMs, headersMs: t.clientHeadersMs, bodyMs: t.clientBodyMs };
+    const period = Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(Math.min(t.clientIdleMs, t.clientHeadersMs, t.clientBodyMs) / 5)));
     if (period !== this.sweepMs && this.sweep !== null) {
       clearInterval(this.sweep);
       this.sweep = null;
@@ -158,7 +158,7 @@ export class ClientConnections implements ConnectionHost {
     const now = Date.now();
     let budget = CUTS_PER_TICK;
     for (const c of this.open) {
-      if (!c.checkTimeouts(now, this.idleMs, this.headersMs) || --budget > 0) continue;
+      if (!c.checkTimeouts(now, this.timeouts) || --budget > 0) continue;
       if (this.sweep !== null) {
         this.catchUp = setTimeout(this.tick, CATCH_UP_MS);
         this.catchUp.unref();

@@ -128,6 +128,8 @@ export const ClientRefusal = Object.freeze({
   malformed: client(400, ErrorKind.badRequest),
   /** The request head was not complete within `timeouts.clientHeadersMs`. */
   headersTimeout: client(408, ErrorKind.timeout),
+  /** No byte of the request body for `timeouts.clientBodyMs` while it was being read. */
+  bodyTimeout: client(408, ErrorKind.timeout),
   /** The body is larger than `limits.maxBodyBytes` (by Content-Length at once, chunked when the sum passes it). */
   bodyTooLarge: client(413, ErrorKind.bodyTooLarge),
   /** An `Expect` other than 100-continue. */

@@ -351,6 +351,23 @@ describe('client side: refusals', () => {
     assert.ok(Math.max(...(bursts[0] ?? [])) < Math.min(...(bursts.at(-1) ?? [])), 'the oldest connections go first');
   });
 
+  it('408 for a request body with no byte for timeouts.clientBodyMs; a slow but steady body is served', async (t) => {
+    const { lb } = await rig(t, undefined, { timeouts: { clientBodyMs: 300 } });
+    const head = 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n';
+    const started = Date.now();
+    const stalled = await raw(lb.port, [head, 'abc'], { capMs: 5_000 });
+    const took = Date.now() - started;
+    assert.equal(finals(stalled)[0]?.status, 408);
+    assert.equal(stalled.closed, true);
+    assert.ok(took >= 250, `408 after ${took} ms, before the 300 ms gap passed`);
+    assert.equal(await errorCount(lb, 'timeout'), 1);
+    // Ten bytes 100 ms apart take 1 s in all, more than clientBodyMs, but no gap reaches it.
+    const steady = await raw(lb.port, [head, ...'0123456789'], { gapMs: 100, capMs: 5_000, done: finalsAtLeast(1) });
+    const answer = finals(steady)[0];
+    assert.equal(answer?.status, 200);
+    assert.match(answer?.body.toString() ?? '', /"body":"0123456789"/);
+  });
+
   it('closes an idle keep-alive connection after timeouts.clientIdleMs, silently', async (t) => {
     const { lb } = await rig(t, undefined, { timeouts: { clientIdleMs: 300 } });
     const started = Date.now();

@@ -106,6 +106,7 @@ export function renderNginxConfig(lb: LbConfig, dir: string): string {
     `  keepalive_timeout ${t.clientIdleMs}ms;`,
     '  keepalive_requests 1000000;',
     `  client_header_timeout ${t.clientHeadersMs}ms;`,
+    `  client_body_timeout ${t.clientBodyMs}ms;`,
     `  large_client_header_buffers 4 ${headerBuffer};`,
     '  client_max_body_size 0;',
     '',
