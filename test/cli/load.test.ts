@@ -98,11 +98,17 @@ describe('lbbench load: the real CLI', { skip: CLI_MISSING }, () => {
       }),
   );
 
-  test('--json prints a LoadResult and exits 0', async () => {
-    // A rate cap keeps autocannon far from its CPU limit (exit 3) on any machine.
+  test('--json prints a LoadResult and exits 0, or 3 when the generator saturated', async () => {
+    // The rate cap keeps autocannon well under its 80% CPU limit here, but on
+    // a busy shared runner it can still cross it: then `load` says so and
+    // exits 3 (the run is not trustworthy), and the result is printed all
+    // the same. What is under test is the printed LoadResult.
     const { code, stdout, stderr } = await lbbench([url, '--engine', 'autocannon', '--rate', '200', '--duration', '2s', '--connections', '10', '--json']);
-    assert.equal(code, 0, stderr);
+    const warnings = stderr.split('\n').filter((l) => l.startsWith('lbbench load: warning: '));
+    const saturatedOnly = warnings.length > 0 && warnings.every((l) => /^lbbench load: warning: generator saturated/.test(l));
+    assert.ok(code === 0 || (code === 3 && saturatedOnly), `exit ${code}: ${stderr}`);
     const r = JSON.parse(stdout) as LoadResult;
+    assert.equal(r.generator.saturated, code === 3, 'exit 3 exactly when the generator saturated');
     assert.equal(r.engine, 'autocannon');
     assert.equal(r.loadModel, 'closed');
     assert.equal(r.spec.url, url);
@@ -113,7 +119,6 @@ describe('lbbench load: the real CLI', { skip: CLI_MISSING }, () => {
     assert.deepEqual(r.statusCounts, { '200': r.requests });
     assert.equal(typeof r.histogram, 'string');
     assert.ok(r.series.length >= 2);
-    assert.equal(r.generator.saturated, false);
   });
 
   test('prints a table by default', async () => {

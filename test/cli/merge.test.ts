@@ -25,16 +25,30 @@ after(() => {
   tmp.cleanup();
 });
 
+/** One `load --json` run of 2 s. Exit 3 is a correct answer too when the only
+ * warning is a saturated generator (two generators and a backend on two busy
+ * cores): the result is still printed, and the merge mechanics hold either way. */
 async function load(rate: number, startAt?: number): Promise<LoadResult> {
   const args = ['load', url, '--rate', String(rate), '--duration', '2s', '--connections', '5', '--json'];
   if (startAt !== undefined) args.push('--start-at', String(startAt));
   const r = await runCli(args);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as LoadResult;
+  const warnings = r.stderr.split('\n').filter((l) => l.startsWith('lbbench load: warning: '));
+  const saturatedOnly = warnings.length > 0 && warnings.every((l) => /^lbbench load: warning: generator saturated/.test(l));
+  assert.ok(r.code === 0 || (r.code === 3 && saturatedOnly), `exit ${r.code}: ${r.stderr}`);
+  const result = JSON.parse(r.stdout) as LoadResult;
+  assert.equal(result.generator.saturated, r.code === 3, 'exit 3 exactly when the generator saturated');
+  // The open schedule is 2 s at `rate`: every slot was answered (a drop needs
+  // a 10 s wait for a connection; the echo backend answers at once).
+  assert.deepEqual(result.errors, {});
+  assert.equal(result.schedule?.dropped, 0);
+  assert.equal(result.requests, 2 * rate, `requests ${result.requests} of the schedule's ${2 * rate}`);
+  return result;
 }
 
 test('merge of two load --json results from generators started together is the sum of the parts', async () => {
-  const startAt = Date.now() + 1500;
+  // Two CLI processes boot on two busy cores before T, and `load` refuses a
+  // T more than 1 s past: 5 s of lead covers a slow start.
+  const startAt = Date.now() + 5000;
   const [a, b] = await Promise.all([load(200, startAt), load(200, startAt)]);
   for (const p of [a, b]) assert.ok(p.startedAtMs >= startAt, `window started at ${p.startedAtMs}, before --start-at ${startAt}`);
   const fa = path.join(tmp.dir, 'a.json');
@@ -60,8 +74,9 @@ test('merge of two load --json results from generators started together is the s
     assert.ok(m.latency[k] >= Math.min(a.latency[k], b.latency[k]) && m.latency[k] <= Math.max(a.latency[k], b.latency[k]), k);
   }
   // One generator at the total rate sends as many requests (open loop: the rate is the schedule).
+  // load() checked each against its schedule, so this is exact.
   const single = await load(400);
-  assert.ok(Math.abs(single.requests - m.requests) <= 0.02 * single.requests, `${single.requests} vs ${m.requests}`);
+  assert.equal(m.requests, single.requests);
 
   const table = await runCli(['merge', fa, fb]);
   assert.equal(table.code, 0, table.stderr);

@@ -7,6 +7,7 @@ import { decodeHistogram } from '../../harness/result/histogram.js';
 import { childPids } from '../../harness/sampling/proc-stats.js';
 import { UsageError } from '../../common/errors.js';
 import { startScriptedServer, type ScriptedServer } from './scripted-server.js';
+import { waitFor } from '../wait-for.js';
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
@@ -130,7 +131,9 @@ describe('autocannon engine: errors and limits', () => {
     await assert.rejects(createAutocannonEngine().run({ url: server.url, connections: 2, durationMs: 10_000 }, controller.signal), {
       name: 'AbortError',
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // The child is killed on abort but exits when the OS gets to it: wait for
+    // that (5 s bounds a hang, not a speed), then it must be gone.
+    await waitFor(() => autocannonChildren().length === 0, 5000, { what: () => `autocannon children to exit: ${autocannonChildren().join(', ')}` });
     assert.deepEqual(autocannonChildren(), []);
   });
 

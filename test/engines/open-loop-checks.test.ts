@@ -7,6 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createOpenLoopEngine, type GeneratorReport } from '../../harness/engines/open-loop.js';
 import { decodeHistogram, mergeEncodedHistograms } from '../../harness/result/histogram.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { generatorChildren, hdrBucketIndex, retryTimingCheck, startBackend } from './open-loop-fixtures.js';
 import { itemAt } from '../../common/checked.js';
 import { median } from '../../common/stats.js';
@@ -39,11 +40,12 @@ test('fixed delay: 5 ms backend at 1,000 req/s gives p50 in [5.0 ms, held + late
       assert.equal(r.loadModel, 'open');
       assert.equal(r.latencyResolutionUs, 1);
       assert.deepEqual(r.errors, {});
-      assert.ok(Math.abs(r.requests - 2000) <= 20, `requests ${r.requests}`);
       assert.equal(r.connectionsEstablished, 50);
       const schedule = r.schedule;
       assert.ok(schedule, 'an open-loop run reports its schedule');
       assert.equal(schedule.dropped, 0);
+      // 2 s at 1,000 req/s is 2,000 slots; none dropped and no errors, so each was sent and answered.
+      assert.equal(r.requests, 2000 - schedule.dropped, `requests ${r.requests}`);
       // Sub-millisecond digits: the histogram tells apart many values inside a millisecond.
       const h = decodeHistogram(r.histogram);
       const distinct = new Set<number>();
@@ -71,9 +73,17 @@ test('stalls: 200 ms stall every second at 500 req/s gives p99 >= 150 ms', async
   t.after(() => backend.close());
   // Fewer connections than requests per stall: some wait for a free one,
   // and their latency still counts from the intended send time.
-  const r = await createOpenLoopEngine().run({ url: backend.url, rate: 500, connections: 40, durationMs: 3000 });
+  let parts: readonly GeneratorReport[] = [];
+  const r = await createOpenLoopEngine({ onProcessReports: (p) => (parts = p) }).run({ url: backend.url, rate: 500, connections: 40, durationMs: 3000 });
   assert.ok(r.latency.p99Us >= 150_000, `p99 ${r.latency.p99Us} µs`);
-  assert.ok(Math.abs(r.requests - 1500) <= 15, `requests ${r.requests}`);
+  // Accounting against the schedule, exact: 3 s at 500 req/s is 1,500 slots,
+  // each sent or dropped, and each one sent answered (no errors).
+  const p = itemAt(parts, 0, 'the process report');
+  assert.deepEqual(r.errors, {});
+  assert.equal(p.sent + (p.schedule?.dropped ?? Number.NaN), 1500, `sent ${p.sent}, dropped ${p.schedule?.dropped}`);
+  assert.equal(r.requests, p.sent);
+  // A drop needs a 10 s wait (the default timeout) for a connection; the stall holds 200 ms.
+  assert.equal(p.schedule?.dropped, 0);
   assert.ok(r.schedule!.late > 0, 'sends waiting for a connection count as late');
   assert.equal(r.series.length, 3);
   assert.ok(
@@ -92,10 +102,15 @@ test('merging: two processes at R/2 each merge exactly and match one process at 
 
   assert.equal(parts.length, 2);
   assert.equal(merged.generator.processes, 2);
-  assert.ok(
-    parts.every((p) => Math.abs(p.requests - 1000) <= 15),
-    `each process sent its half: ${parts.map((p) => p.requests).join(', ')}`,
-  );
+  // Each process owns every other slot of the 2,000: exactly 1,000 each, sent
+  // or dropped, and each one sent answered (no errors).
+  assert.deepEqual(merged.errors, {});
+  for (const p of parts) {
+    assert.equal(p.sent + (p.schedule?.dropped ?? Number.NaN), 1000, `process ${p.processIndex}: sent ${p.sent}, dropped ${p.schedule?.dropped}`);
+    assert.equal(p.requests, p.sent, `process ${p.processIndex}: every request sent was answered`);
+    // A drop needs a 10 s wait (the default timeout) for a free connection.
+    assert.equal(p.schedule?.dropped, 0);
+  }
   assert.equal(parts.length, 2);
   assert.equal(
     merged.requests,
@@ -121,31 +136,51 @@ test('merging: two processes at R/2 each merge exactly and match one process at 
   assert.ok(delta <= 1, `p50 ${merged.latency.p50Us} µs (2 processes) vs ${single.latency.p50Us} µs (1 process)`);
 });
 
-test('pacing: sends per 100 ms window stay within ±20% of R/10 at 1,000 req/s', async (t) => {
+test('pacing: arrivals keep to the schedule at 1,000 req/s, off by no more than the measured lateness', async (t) => {
+  // Cumulative, not per window: a loop stall on a busy machine delays the
+  // sends behind it (they leave late, then catch up) but adds no error that
+  // lasts, while a burst ahead of schedule or a drifting rate does. The
+  // allowance is what this run measured: the generator's worst send lateness
+  // (its report) and the backend's worst event-loop delay (this process),
+  // plus 10 slots for the transport.
   const backend = await startBackend({ record: true });
   t.after(() => backend.close());
-  const problem = await retryTimingCheck(
-    3,
-    async () => {
-      backend.arrivals.length = 0;
-      await createOpenLoopEngine().run({ url: backend.url, rate: 1000, connections: 20, durationMs: 2500, warmupMs: 200 });
-      // Arrivals seen by the backend, after the 20 primers of connection set-up.
-      return backend.arrivals.slice(20);
-    },
-    (arrivals) => {
-      assert.ok(arrivals.length >= 2600, `arrivals ${arrivals.length}`);
-      const t0 = itemAt(arrivals, 0, 'arrivals[0]');
-      const counts: number[] = [];
-      for (const a of arrivals) {
-        const w = Math.floor((a - t0) / 100);
-        counts[w] = (counts[w] ?? 0) + 1;
-      }
-      const full = counts.slice(0, -1); // the last window is partial
-      assert.ok(full.length >= 25, `windows ${full.length}`);
-      const bad = full.map((n = 0, i) => ({ i, n })).filter(({ n }) => n < 80 || n > 120);
-      return bad.length === 0 ? undefined : `windows outside [80, 120]: ${bad.map(({ i, n }) => `#${i}=${n}`).join(' ')}`;
-    },
-    (line) => t.diagnostic(line),
+  const rate = 1000;
+  const warmupMs = 200;
+  const durationMs = 2500;
+  const connections = 20;
+  let parts: readonly GeneratorReport[] = [];
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  eld.enable();
+  await createOpenLoopEngine({ onProcessReports: (p) => (parts = p) }).run({ url: backend.url, rate, connections, durationMs, warmupMs });
+  eld.disable();
+  const p = itemAt(parts, 0, 'the process report');
+  const schedule = p.schedule;
+  assert.ok(schedule !== undefined && parts.length === 1, 'one process reports its schedule');
+  // Accounting: the window's 2,500 slots were sent or dropped; the backend saw
+  // the primers, the 200 warm-up sends (none dropped: a drop needs a 10 s
+  // wait for a connection) and every window send.
+  const windowSlots = (durationMs * rate) / 1000;
+  assert.equal(p.sent + schedule.dropped, windowSlots);
+  assert.equal(schedule.dropped, 0);
+  const warmupSlots = (warmupMs * rate) / 1000;
+  assert.equal(backend.arrivals.length, connections + warmupSlots + p.sent, `arrivals ${backend.arrivals.length}`);
+  // The window's arrivals, in order; n-th intended at t0 + n ms.
+  const arrivals = backend.arrivals.slice(connections + warmupSlots);
+  const t0 = itemAt(arrivals, 0, 'the first window arrival');
+  const lateMs = decodeHistogram(schedule.latenessHistogram).maxValue / 1000;
+  const backendLagMs = eld.max / 1e6;
+  const allowed = (rate * (lateMs + backendLagMs)) / 1000 + 10;
+  // At each arrival: how many arrived by then, against how many the schedule
+  // had sent by then (checked at every arrival, so no burst hides between
+  // window ends).
+  let worst = { atMs: 0, off: 0 };
+  arrivals.forEach((a, n) => {
+    const off = n - ((a - t0) * rate) / 1000;
+    if (Math.abs(off) > Math.abs(worst.off)) worst = { atMs: Math.round(a - t0), off: Math.round(off * 10) / 10 };
+  });
+  t.diagnostic(
+    `worst: ${worst.off} arrivals off at ${worst.atMs} ms; allowed ${allowed.toFixed(1)} (late ${lateMs} ms + backend lag ${backendLagMs.toFixed(1)} ms)`,
   );
-  assert.equal(problem, undefined);
+  assert.ok(Math.abs(worst.off) <= allowed, `${worst.off} arrivals off the schedule at ${worst.atMs} ms, allowed ${allowed.toFixed(1)}`);
 });

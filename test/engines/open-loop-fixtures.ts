@@ -16,6 +16,10 @@ export interface TestBackend {
    * was written, µs: the configured delay plus this process's timer
    * lateness. Filled when `record` is set. */
   heldUs: number[];
+  /** Requests received so far, primers of connection set-up included. */
+  readonly hits: number;
+  /** Requests answered by destroying the socket (`resetEvery`). */
+  readonly resets: number;
   close(): Promise<void>;
 }
 
@@ -40,6 +44,7 @@ export async function startBackend(b: BackendBehaviour = {}): Promise<TestBacken
   const heldUs: number[] = [];
   const t0 = performance.now();
   let n = 0;
+  let resets = 0;
   const body = Buffer.from('hello from the test backend\n');
   const server = http.createServer((req, res) => {
     const now = performance.now();
@@ -47,6 +52,7 @@ export async function startBackend(b: BackendBehaviour = {}): Promise<TestBacken
     n++;
     req.resume();
     if (b.resetEvery && n % b.resetEvery === 0) {
+      resets++;
       req.socket.destroy();
       return;
     }
@@ -70,6 +76,12 @@ export async function startBackend(b: BackendBehaviour = {}): Promise<TestBacken
     url: `http://127.0.0.1:${port}/load`,
     arrivals,
     heldUs,
+    get hits() {
+      return n;
+    },
+    get resets() {
+      return resets;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

