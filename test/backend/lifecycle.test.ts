@@ -11,7 +11,7 @@ import { runBackend } from '../../backend/main.js';
 import { backendCommand } from '../../harness/cli/backend.js';
 import { InvalidRunError, UsageError } from '../../common/errors.js';
 import { BIN_PATH, distPath } from '../../common/paths.js';
-import { within } from '../wait-for.js';
+import { waitFor, within } from '../wait-for.js';
 
 function get(port: number, path: string, agent: http.Agent | false = false): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -36,7 +36,9 @@ describe('backend lifecycle', () => {
     t.after(() => agent.destroy());
     await get(port, '/echo', agent); // leaves an idle keep-alive connection
     const inflight = get(port, '/delay/300', agent);
-    await new Promise((r) => setTimeout(r, 50));
+    // close() must find /delay/300 in flight: wait until the server has it (a
+    // 50 ms sleep did not ensure that on a busy runner).
+    await waitFor(() => server.stats.requestsTotal === 2, 10_000, { what: () => `2 requests at the server (${server.stats.requestsTotal})` });
     await within(server.close(), 30_000, 'close() of a backend whose connections go idle');
     const res = await inflight;
     assert.equal(res.status, 200);

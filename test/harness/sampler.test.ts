@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { counterDelta, scrapeMetrics, ScrapeError, seriesKey, startSampling } from '../../harness/sampling/sampler.js';
 import type { PromSnapshot } from '../../harness/result/scenario-api.js';
+import { waitFor } from '../wait-for.js';
 
 const METRICS = `# HELP lb_active_connections open client connections
 # TYPE lb_active_connections gauge
@@ -127,18 +128,29 @@ test('counterDelta: sums matching series, counts resets and new series from 0', 
 test('startSampling records CPU and RSS of real processes and the listed gauges', async () => {
   const busy = await spawnBusyChild();
   let listed = [{ name: 'busy', pid: busy.pid! }];
+  // Ticks are counted, not timed: a busy runner fires a 100 ms interval late.
+  // processes() is called once at start and then once a tick, and a tick
+  // pushes its samples right after that call returns.
+  let calls = 0;
   const scrapesBefore = scrapes;
   const session = startSampling({
     metricsUrl: `${baseUrl}/metrics`,
-    processes: () => listed,
+    processes: () => {
+      calls++;
+      return listed;
+    },
     intervalMs: 100,
     gauges: ['lb_active_connections', 'lb_backend_health'],
   });
-  await new Promise((r) => setTimeout(r, 450));
-  // Processes are re-read every tick: a second one appears.
+  await waitFor(() => calls >= 4, 10_000, { what: () => `3 ticks (processes() called ${calls} times)` });
+  // Processes are re-read every tick: a second one appears (its meter starts on
+  // the first tick that lists it, its first sample comes on the next).
   const late = await spawnBusyChild();
   listed = [...listed, { name: 'late', pid: late.pid! }];
-  await new Promise((r) => setTimeout(r, 500));
+  const callsAtLate = calls;
+  await waitFor(() => calls >= callsAtLate + 2, 10_000, { what: () => `2 ticks after listing 'late' (${calls - callsAtLate})` });
+  // One scrape at a time: when the 4th has reached the server, 3 have completed.
+  await waitFor(() => scrapes >= scrapesBefore + 4, 10_000, { what: () => `4 scrapes (${scrapes - scrapesBefore})` });
   const data = await session.stop();
 
   const busySamples = data.processes.filter((p) => p.name === 'busy');
@@ -185,7 +197,9 @@ test('startSampling: failed scrapes, dead processes and a throwing list are skip
     intervalMs: 80,
     gauges: ['lb_active_connections'],
   });
-  await new Promise((r) => setTimeout(r, 500));
+  // Call 1 (start) makes the meters, 2 samples busy, 3 throws (which drops the
+  // meters), 4 makes them again, 5 samples busy: wait for one tick more.
+  await waitFor(() => calls >= 6, 10_000, { what: () => `5 ticks (processes() called ${calls} times)` });
   const data = await session.stop();
   assert.deepEqual(data.gauges, {});
   assert.ok(data.processes.length >= 2);
@@ -194,8 +208,18 @@ test('startSampling: failed scrapes, dead processes and a throwing list are skip
 
 test('startSampling without gauges never scrapes', async () => {
   const count = scrapes;
-  const session = startSampling({ metricsUrl: `${baseUrl}/metrics`, processes: () => [{ name: 'self', pid: process.pid }], intervalMs: 50, gauges: [] });
-  await new Promise((r) => setTimeout(r, 200));
+  let calls = 0;
+  const session = startSampling({
+    metricsUrl: `${baseUrl}/metrics`,
+    processes: () => {
+      calls++;
+      return [{ name: 'self', pid: process.pid }];
+    },
+    intervalMs: 50,
+    gauges: [],
+  });
+  // Start + 2 ticks: 2 samples of self, and 2 chances to scrape that must not.
+  await waitFor(() => calls >= 3, 10_000, { what: () => `2 ticks (processes() called ${calls} times)` });
   const data = await session.stop();
   assert.equal(scrapes, count);
   assert.ok(data.processes.length >= 2);

@@ -432,7 +432,7 @@ describe('client side: connections', () => {
       ),
     );
     t.after(() => held.forEach((s) => s.destroy()));
-    await waitFor(() => lb.core.counters.activeConnections === 2, 2_000, { what: 'two open connections' });
+    await waitFor(() => lb.core.counters.activeConnections === 2, 10_000, { what: 'two open connections' });
     const r = await raw(lb.port, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n']);
     const [m] = finals(r);
     assert.equal(m?.status, 503);
@@ -440,7 +440,7 @@ describe('client side: connections', () => {
     assert.equal(r.closed, true);
     assert.equal(await errorCount(lb, 'overload'), 1);
     held[0]?.destroy();
-    await waitFor(() => lb.core.counters.activeConnections === 1, 2_000, { what: 'one connection closed' });
+    await waitFor(() => lb.core.counters.activeConnections === 1, 10_000, { what: 'one connection closed' });
     const ok = await raw(lb.port, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n'], { done: finalsAtLeast(1) });
     assert.equal(finals(ok)[0]?.status, 200);
   });
@@ -455,9 +455,9 @@ describe('client side: connections', () => {
           }),
       ),
     );
-    await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.activeConnections) === 3, 2_000, { what: '3 active connections' });
+    await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.activeConnections) === 3, 10_000, { what: '3 active connections' });
     sockets.forEach((s) => s.destroy());
-    await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.activeConnections) === 0, 2_000, { what: '0 active connections' });
+    await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.activeConnections) === 0, 10_000, { what: '0 active connections' });
   });
 
   it('stops reading the backend while the client does not read (response backpressure)', async (t) => {
@@ -541,9 +541,9 @@ describe('client side: connections', () => {
     });
     const idleClosed = new Promise<void>((resolve) => idleSocket.on('close', () => resolve()));
     idleSocket.on('error', () => undefined);
-    await waitFor(() => lb.core.counters.activeConnections === 1, 2_000, { what: 'the idle connection' });
+    await waitFor(() => lb.core.counters.activeConnections === 1, 10_000, { what: 'the idle connection' });
     const inFlight = raw(lb.port, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n'], { capMs: 5_000 });
-    await waitFor(() => backend.hits === 2, 2_000, { what: 'the request at the backend' });
+    await waitFor(() => backend.hits === 2, 10_000, { what: 'the request at the backend' });
     const closing = lb.close(5_000);
     await idleClosed;
     const r = await inFlight;

@@ -14,7 +14,7 @@ import { parseConfigText } from '../../common/config.js';
 import { MetricName } from '../../common/metric-names.js';
 import { RetryBudget } from '../../lb/retry-budget.js';
 import { startBalancer, type RunningBalancer } from '../../lb/standalone.js';
-import { captureLogs, closedPort, httpRequest, lbConfigFor, scrape, startBackend, type TestBackend } from './lb-helpers.js';
+import { captureLogs, closedPort, httpRequest, lbConfigFor, scrape, startBackend, waitFor, type TestBackend } from './lb-helpers.js';
 
 captureLogs();
 
@@ -49,7 +49,9 @@ describe('per-try timeout and request deadline', () => {
     // Round robin starts at the hanging backend.
     const { value: res, ms } = await timed(() => httpRequest(`http://127.0.0.1:${lb.port}/`));
     assert.equal(res.status, 200);
-    assert.ok(ms >= 280 && ms < 800, `answered after ${ms.toFixed(0)} ms; expected one per-try timeout (300 ms), within the deadline`);
+    // A 200 at all proves the retry (the deadline is 800 ms, the first try hangs);
+    // the floor proves the first try waited out its per-try timeout.
+    assert.ok(ms >= 280, `answered after ${ms.toFixed(0)} ms; expected one per-try timeout (300 ms) first`);
     assert.equal(hang.hits, 1);
     const m = await scrape(lb.metricsPort);
     assert.equal(m.get(MetricName.retries, { backend: 'hang', reason: 'timeout' }), 1);
@@ -59,15 +61,18 @@ describe('per-try timeout and request deadline', () => {
   it('every backend hanging: 504 at the deadline, not after every try in turn', async (t) => {
     const hangs = await Promise.all(['h1', 'h2', 'h3'].map((n) => hangingBackend(n)));
     t.after(() => Promise.all(hangs.map((h) => h.close())));
-    // Three tries of 500 ms would take 1.5 s; the deadline ends it at 800 ms.
-    const lb = await balancerFor(t, hangs, { timeouts: { headersMs: 500, requestMs: 800 } });
+    // Three tries of 2 s would take 6 s (two, unbounded by the deadline, 4 s); the
+    // deadline ends it at 2.5 s. The bound sits far from both wrong outcomes, so
+    // a busy runner's lateness does not reach it (500 ms and 800 ms did: 1.3 s
+    // was close to the buggy 1.5 s).
+    const lb = await balancerFor(t, hangs, { timeouts: { headersMs: 2_000, requestMs: 2_500 } });
     const { value: res, ms } = await timed(() => httpRequest(`http://127.0.0.1:${lb.port}/`));
     assert.equal(res.status, 504);
-    assert.ok(ms >= 780 && ms < 1_300, `504 after ${ms.toFixed(0)} ms; expected the 800 ms deadline`);
+    assert.ok(ms >= 2_480 && ms < 3_800, `504 after ${ms.toFixed(0)} ms; expected the 2,500 ms deadline`);
     assert.equal(
       hangs.reduce((n, h) => n + h.hits, 0),
       2,
-      'the second try gets what the deadline leaves (300 ms), and no third one starts',
+      'the second try gets what the deadline leaves (500 ms), and no third one starts',
     );
     const m = await scrape(lb.metricsPort);
     assert.equal(m.get(MetricName.errors, { kind: 'deadline' }), 1);
@@ -181,8 +186,27 @@ describe('retry budget', () => {
   });
 
   it('concurrent failures: retries stop at the budget (minConcurrency 1), the rest get their status', async (t) => {
-    // Both backends reset every request after a short hold, so retries overlap.
-    const reset = (req: http.IncomingMessage) => setTimeout(() => req.socket.destroy(), 300);
+    // A barrier, not a hold time: the six first tries are held until all six
+    // have arrived, then reset together (a 300 ms hold assumed they all arrive
+    // within it, which a busy runner does not keep). A retry is reset only once
+    // five clients have their answer, so every budget decision is taken while
+    // it is in flight.
+    const held: http.IncomingMessage[] = [];
+    let released = false;
+    let answered = 0;
+    const reset = (req: http.IncomingMessage) => {
+      if (released) {
+        void waitFor(() => answered >= 5, 10_000)
+          .catch(() => {})
+          .finally(() => req.socket.destroy());
+        return;
+      }
+      held.push(req);
+      if (held.length === 6) {
+        released = true;
+        for (const r of held) r.socket.destroy();
+      }
+    };
     const r1 = await startBackend('r1', reset);
     const r2 = await startBackend('r2', reset);
     t.after(() => Promise.all([r1.close(), r2.close()]));
@@ -190,7 +214,13 @@ describe('retry budget', () => {
       retries: { max: 1, budgetPercent: 0, minConcurrency: 1 },
       health: { active: { enabled: false }, passive: { enabled: false } },
     });
-    const results = await Promise.all(Array.from({ length: 6 }, () => httpRequest(`http://127.0.0.1:${lb.port}/`)));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        httpRequest(`http://127.0.0.1:${lb.port}/`).finally(() => {
+          answered++;
+        }),
+      ),
+    );
     assert.deepEqual(
       results.map((r) => r.status),
       Array(6).fill(502),

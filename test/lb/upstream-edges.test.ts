@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetricName } from '../../common/metric-names.js';
-import { captureLogs, httpRequest, scrape, withBalancer } from './lb-helpers.js';
+import { captureLogs, httpRequest, scrape, waitFor, withBalancer } from './lb-helpers.js';
 import { rawBackend, rawExchange, type RawBackend } from './raw-backend.js';
 
 captureLogs();
@@ -70,7 +70,9 @@ describe('responses without a body that announce or send one', () => {
     t.after(() => b.close());
     const lb = await withBalancer(t, b, { pool: { maxConnections: 1 } });
     const first = httpRequest(`http://127.0.0.1:${lb.port}/first`, { method });
-    await new Promise((r) => setTimeout(r, 15));
+    // /first must reach the backend ahead of /after: wait until it has (a 15 ms
+    // sleep did not ensure that on a busy runner).
+    await waitFor(() => b.heads.length === 1, 10_000, { what: '/first at the backend' });
     const after = httpRequest(`http://127.0.0.1:${lb.port}/after`);
     return { first: await first, after: await after, b };
   }

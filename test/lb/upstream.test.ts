@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { MetricName } from '../../common/metric-names.js';
-import { captureLogs, httpRequest, scrape, withBalancer, startBackend } from './lb-helpers.js';
+import { captureLogs, httpRequest, scrape, withBalancer, startBackend, waitFor } from './lb-helpers.js';
 import { rawBackend, rawExchange } from './raw-backend.js';
 import { itemAt } from '../../common/checked.js';
 
@@ -137,14 +137,21 @@ describe('upstream keep-alive', () => {
   });
 
   it('drops an idle connection the backend talks on unasked, and serves the next request on a fresh one', async (t) => {
+    let firstClosed = false;
     const b = await rawBackend((_h, s, i) => {
       s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-      if (i === 0) setTimeout(() => s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil'), 50);
+      if (i === 0) {
+        s.once('close', () => (firstClosed = true));
+        setTimeout(() => s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil'), 50);
+      }
     });
     t.after(() => b.close());
     const lb = await withBalancer(t, b);
     assert.equal((await httpRequest(`http://127.0.0.1:${lb.port}/`)).body, 'ok');
-    await new Promise((r) => setTimeout(r, 200));
+    // The second request goes out only once the balancer has dropped the socket
+    // that talked unasked (a 200 ms sleep did not ensure the bytes had arrived
+    // by then on a busy runner); a balancer that keeps it never gets there.
+    await waitFor(() => firstClosed, 10_000, { what: 'the balancer closing the upstream socket that talked unasked' });
     const second = await httpRequest(`http://127.0.0.1:${lb.port}/`);
     assert.equal(second.body, 'ok');
     assert.equal(b.connections, 2);
