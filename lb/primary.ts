@@ -200,6 +200,9 @@ class ClusterPrimary implements ClusterHandle {
         return;
       case 'lb:listening':
         entry.listening = true;
+        // Startup says so once for all workers (standalone.ts); a worker
+        // forked later (a restart) says so itself, so its end is in the log.
+        if (this.startup === null) logLine(`worker ${entry.worker.id} (pid ${entry.worker.process.pid}) listening`);
         if (this.port === 0) {
           this.port = msg.port;
           for (const e of this.entries.values()) {

@@ -162,11 +162,11 @@ describe('accept: reuseport', { skip: runtimeHasReusePort(process.versions.node)
         10_000,
         { stepMs: 50, what: withLog('two workers, one of them re-forked') },
       );
-      // The re-forked worker must have bound the port and serve: a request goes through.
+      // The re-forked worker must have bound the port and serve: it says it
+      // listens, and a request goes through.
+      await waitFor(() => /worker \d+ \(pid \d+\) listening/.test(lb.log()), 10_000, { stepMs: 50, what: withLog('the re-forked worker listening') });
       await waitFor(async () => (await httpRequest(`http://127.0.0.1:${lb.port}/`)).status === 200, 10_000, { what: withLog('a 200 after the re-fork') });
-      // A worker that cannot bind exits with code 1 and is forked again: an
-      // absence, so a window to show it in, not a wait for something to happen.
-      await new Promise((r) => setTimeout(r, 1_000));
+      // A worker that cannot bind exits with code 1 (it never says it listens).
       assert.equal(workerPids(lb.child.pid!).length, 2);
       assert.doesNotMatch(lb.log(), /exited \(code 1\)/);
       assert.equal((await httpRequest(`http://127.0.0.1:${lb.port}/`)).status, 200);
