@@ -303,8 +303,8 @@ describe('distribution', () => {
 });
 
 describe('large bodies', () => {
-  it('streams 256 MiB down and up with bounded memory', async (t) => {
-    const SIZE = 256 * 1024 * 1024;
+  it('streams 512 MiB down and up with bounded memory', async (t) => {
+    const SIZE = 512 * 1024 * 1024;
     const chunk = Buffer.alloc(64 * 1024, 120);
     let received = 0;
     const big = await startBackend('big', (req, res) => {
@@ -362,8 +362,11 @@ describe('large bodies', () => {
     });
     assert.equal(Number(upReply), SIZE);
     clearInterval(sampler);
-    // Client, proxy and backend share this process; buffering a body whole would add >= 256 MiB.
-    assert.ok(peak - rss0 < 128 * 1024 * 1024, `RSS grew by ${((peak - rss0) / 1048576).toFixed(0)} MiB`);
+    // Client, proxy and backend share this process; buffering a body whole
+    // would add >= SIZE. Garbage 64 KiB chunks awaiting GC and malloc's
+    // retained arenas add a constant that does not grow with SIZE (130 MiB
+    // seen on Node 24 at 256 MiB), so the bound is half the body.
+    assert.ok(peak - rss0 < SIZE / 2, `RSS grew by ${((peak - rss0) / 1048576).toFixed(0)} MiB while streaming ${SIZE / 1048576} MiB`);
     const m = await scrape(lb.metricsPort);
     assert.ok(m.get(MetricName.bytes, { direction: 'out' }) >= SIZE);
     assert.ok(m.get(MetricName.bytes, { direction: 'in' }) >= SIZE);
