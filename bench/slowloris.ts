@@ -85,8 +85,10 @@ async function main(argv: string[]): Promise<void> {
         connections: o.connections,
         durationMs: o.durationMs,
         warmupMs: o.warmupMs,
+        // Per-second buckets for the p99-by-second lines.
+        seriesIntervalMs: 1_000,
       };
-      const runTraffic = async (): Promise<TrafficRun> => trafficRun(await engine.run({ ...spec, seriesIntervalMs: 1_000 }, signal));
+      const runTraffic = async (): Promise<TrafficRun> => trafficRun(await engine.run(spec, signal));
       for (let round = 1; round <= o.rounds && !signal.aborted; round++) {
         process.stderr.write(`slowloris: round ${round}/${o.rounds}: without\n`);
         const without = await runTraffic();
