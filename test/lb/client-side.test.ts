@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type http from 'node:http';
 import { MetricName } from '../../common/metric-names.js';
+import { clientParsersInUse } from '../../lb/client-connection.js';
 import { CATCH_UP_MS, CUTS_PER_TICK } from '../../lb/client-server.js';
 import { startBalancer, type RunningBalancer } from '../../lb/standalone.js';
 import { headerValues, parseResponses, type ReferenceMessage } from '../fuzz/http-reference.js';
@@ -102,6 +103,46 @@ describe('client side: keep-alive and pipelining', () => {
     assert.equal(echoed(b).url, '/two');
     assert.equal(r.closed, false);
     assert.equal(header(a, 'connection'), undefined);
+  });
+
+  it('holds a request parser only while a request is read or served: idle keep-alive connections hold none', async (t) => {
+    const { lb } = await rig(t);
+    const before = clientParsersInUse();
+    const sockets: net.Socket[] = [];
+    t.after(() => sockets.forEach((s) => s.destroy()));
+    const replies = (s: net.Socket, n: number) => {
+      let text = '';
+      return new Promise<string>((resolve) => {
+        const onData = (d: Buffer) => {
+          text += d.toString('latin1');
+          if (text.split('HTTP/1.1 200').length - 1 >= n) {
+            s.off('data', onData);
+            resolve(text);
+          }
+        };
+        s.on('data', onData);
+      });
+    };
+    for (let i = 0; i < 20; i++) {
+      const s = net.connect(lb.port, '127.0.0.1');
+      sockets.push(s);
+      await new Promise((r) => s.once('connect', r));
+      const got = replies(s, 1);
+      s.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+      await got;
+    }
+    await waitFor(() => clientParsersInUse() === before, 5_000, { what: 'every idle connection gave its parser back' });
+    // A head split across reads after the idle spell is still one request;
+    // its connection holds a parser from the first byte until it is answered.
+    const s = sockets[0];
+    assert.ok(s);
+    const got = replies(s, 1);
+    s.write('GET /sec');
+    await waitFor(() => clientParsersInUse() === before + 1, 5_000, { what: 'a parser held for a head in progress' });
+    s.write('ond HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(await got, /"url":"\/second"/);
+    await waitFor(() => clientParsersInUse() === before, 5_000, { what: 'given back after the answer' });
+    assert.equal(sockets.filter((c) => c.destroyed).length, 0);
   });
 
   it('answers pipelined requests in order, even when the first is the slowest', async (t) => {
