@@ -91,6 +91,13 @@ const TimeoutsSchema = z
      * holds it). When it passes: 408 before the response has begun, else the
      * connection is cut; `lb_errors_total{kind="timeout"}`. */
     clientBodyMs: positiveMs.default(60_000),
+    /** Max time the client may leave a response's bytes untaken, ms.
+     * Default 60000 (nginx's send_timeout): between two writes the client
+     * takes, not for the whole response. While response bytes wait in the
+     * balancer's buffer (the client reads nothing), past this the connection
+     * is cut, `lb_errors_total{kind="timeout"}`. An idle keep-alive
+     * connection's clientIdleMs starts once its last response is flushed. */
+    clientSendMs: positiveMs.default(60_000),
     /** Graceful shutdown: in-flight requests get this long to finish, ms. Default 10000. */
     drainMs: positiveMs.default(10_000),
   })

@@ -94,6 +94,8 @@ export interface ClientTimeouts {
   readonly headersMs: number;
   /** Gap between request body reads while the body is read (clientBodyMs). */
   readonly bodyMs: number;
+  /** Time response bytes may wait untaken by the client (clientSendMs). */
+  readonly sendMs: number;
 }
 
 /** What a connection needs from its owner (client-server.ts). */
@@ -322,6 +324,12 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   private lastBodyReadMs = 0;
   /** The response has no body (HEAD, 204, 304). */
   private noBody = false;
+  /** Response bytes the client had not taken at the last sweep (socket.writableLength; 0: none). */
+  private unsentBytes = 0;
+  /** When the client last took response bytes, or they began to wait (Date.now()). */
+  private sendProgressMs = 0;
+  /** 'drain' since the last sweep: the client took every byte that waited. */
+  private drainedSinceSweep = false;
   private chunkedOut = false;
   /** The response head, held until the first body bytes or the end: one write for both. */
   private pendingHead: string | null = null;
@@ -364,9 +372,19 @@ export class ClientConnection implements ClientRequest, ClientResponse {
    * bounds how many it does a tick).
    */
   checkTimeouts(nowMs: number, timeouts: ClientTimeouts): boolean {
+    if ((this.phase === Phase.Idle || this.phase === Phase.Active) && this.sendStalled(nowMs, timeouts.sendMs)) {
+      this.countRefusal(ClientRefusal.sendTimeout);
+      const exchange = this.exchange;
+      this.exchange = null;
+      exchange?.requestRefused();
+      this.socket.destroy();
+      return true;
+    }
     const age = nowMs - this.sinceMs;
     switch (this.phase) {
       case Phase.Idle:
+        // Still flushing its last response: not idle yet.
+        if (this.unsentBytes > 0) return false;
         if (age < (this.fresh ? timeouts.headersMs : timeouts.idleMs)) return false;
         this.socket.destroy();
         return true;
@@ -388,6 +406,27 @@ export class ClientConnection implements ClientRequest, ClientResponse {
       default:
         return false;
     }
+  }
+
+  /**
+   * Whether response bytes have waited untaken for `sendMs` (nginx's
+   * send_timeout). Progress is a 'drain' or fewer bytes waiting than at the
+   * last sweep (more can only be added after a drain: the exchange waits for
+   * one when a write returns false). When the wait ends on an idle
+   * connection, its idle clock starts then.
+   */
+  private sendStalled(nowMs: number, sendMs: number): boolean {
+    const pending = this.socket.writableLength;
+    const drained = this.drainedSinceSweep;
+    this.drainedSinceSweep = false;
+    if (pending === 0) {
+      if (this.unsentBytes > 0 && this.phase === Phase.Idle) this.sinceMs = nowMs;
+      this.unsentBytes = 0;
+      return false;
+    }
+    if (this.unsentBytes === 0 || drained || pending < this.unsentBytes) this.sendProgressMs = nowMs;
+    this.unsentBytes = pending;
+    return nowMs - this.sendProgressMs >= sendMs;
   }
 
   // ---- request side -----------------------------------------------------
@@ -795,6 +834,7 @@ export class ClientConnection implements ClientRequest, ClientResponse {
 
   /** @internal */
   socketDrained(): void {
+    this.drainedSinceSweep = true;
     this.exchange?.drained();
   }
 

@@ -3,8 +3,8 @@
  * become ClientConnections (client-connection.ts), the set of open
  * connections (for `lb_active_connections`, drain and timeouts), the
  * per-worker connection limit, and one sweep timer that applies the idle,
- * request-head and request-body timeouts to every connection (no timer per
- * connection).
+ * request-head, request-body and send timeouts to every connection (no
+ * timer per connection).
  *
  * The sweep closes at most CUTS_PER_TICK connections a tick, oldest first,
  * and comes back after CATCH_UP_MS while more are due. Connections opened
@@ -51,7 +51,7 @@ export class ClientConnections implements ConnectionHost {
   maxHeaderBytes = 16_384;
   maxBodyBytes = 1_073_741_824;
   private maxConnections = 16_384;
-  private timeouts: ClientTimeouts = { idleMs: 5_000, headersMs: 10_000, bodyMs: 60_000 };
+  private timeouts: ClientTimeouts = { idleMs: 5_000, headersMs: 10_000, bodyMs: 60_000, sendMs: 60_000 };
   private readonly open = new Set<ClientConnection>();
   private sweep: NodeJS.Timeout | null = null;
   private catchUp: NodeJS.Timeout | null = null;
@@ -78,8 +78,9 @@ export class ClientConnections implements ConnectionHost {
     this.maxBodyBytes = lb.limits.maxBodyBytes;
     this.maxConnections = lb.limits.maxConnections;
     const t = lb.timeouts;
-    this.timeouts = { idleMs: t.clientIdleMs, headersMs: t.clientHeadersMs, bodyMs: t.clientBodyMs };
-    const period = Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(Math.min(t.clientIdleMs, t.clientHeadersMs, t.clientBodyMs) / 5)));
+    this.timeouts = { idleMs: t.clientIdleMs, headersMs: t.clientHeadersMs, bodyMs: t.clientBodyMs, sendMs: t.clientSendMs };
+    const shortest = Math.min(t.clientIdleMs, t.clientHeadersMs, t.clientBodyMs, t.clientSendMs);
+    const period = Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(shortest / 5)));
     if (period !== this.sweepMs && this.sweep !== null) {
       clearInterval(this.sweep);
       this.sweep = null;

@@ -130,6 +130,9 @@ export const ClientRefusal = Object.freeze({
   headersTimeout: client(408, ErrorKind.timeout),
   /** No byte of the request body for `timeouts.clientBodyMs` while it was being read. */
   bodyTimeout: client(408, ErrorKind.timeout),
+  /** The client took no byte of a response for `timeouts.clientSendMs` (the
+   * connection is cut: a client that does not read gets no 408 either). */
+  sendTimeout: client(408, ErrorKind.timeout),
   /** The body is larger than `limits.maxBodyBytes` (by Content-Length at once, chunked when the sum passes it). */
   bodyTooLarge: client(413, ErrorKind.bodyTooLarge),
   /** An `Expect` other than 100-continue. */

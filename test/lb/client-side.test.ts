@@ -409,6 +409,53 @@ describe('client side: refusals', () => {
     assert.match(answer?.body.toString() ?? '', /"body":"0123456789"/);
   });
 
+  it('cuts a client that takes no byte of a response for timeouts.clientSendMs; a slow but steady reader gets it whole', async (t) => {
+    const SIZE = 16 * 1024 * 1024;
+    const body = Buffer.alloc(SIZE, 0x61);
+    const { lb } = await rig(t, (_req, res) => res.end(body), { timeouts: { clientSendMs: 1_000, clientIdleMs: 300 } });
+    const request = 'GET /big HTTP/1.1\r\nHost: x\r\n\r\n';
+    // Never reads: every buffer between the backend and it fills, then nothing moves.
+    const stuck = net.connect(lb.port, '127.0.0.1');
+    t.after(() => stuck.destroy());
+    stuck.on('error', () => {});
+    stuck.pause();
+    stuck.write(request);
+    const took = await waitFor(async () => (await errorCount(lb, 'timeout')) === 1, 10_000, { what: 'the send timeout' });
+    assert.ok(took >= 900, `cut after ${took} ms, before 1 s without progress`);
+    await waitFor(async () => (await scrape(lb.metricsPort)).get(MetricName.activeConnections) === 0, 5_000, { what: 'the connection closed' });
+    stuck.destroy();
+    // About 8 MB/s in 50 ms steps: the kernel's buffers release space to the
+    // balancer in bursts (of up to a third of a few MB), each well within
+    // clientSendMs, so no cut, though the whole takes longer than
+    // clientSendMs and far longer than clientIdleMs.
+    const steady = net.connect(lb.port, '127.0.0.1');
+    t.after(() => steady.destroy());
+    let received = 0;
+    let inWindow = 0;
+    const pacer = setInterval(() => {
+      inWindow = 0;
+      steady.resume();
+    }, 50);
+    t.after(() => clearInterval(pacer));
+    const whole = new Promise<number>((resolve) => {
+      steady.on('data', (d: Buffer) => {
+        received += d.length;
+        inWindow += d.length;
+        if (inWindow >= 400 * 1024) steady.pause();
+      });
+      steady.on('close', () => resolve(received));
+      steady.on('error', () => {});
+    });
+    steady.write(request);
+    const head = await new Promise<string>((resolve) => steady.once('data', (d: Buffer) => resolve(d.toString('latin1', 0, 200))));
+    assert.match(head, /^HTTP\/1\.1 200/);
+    // The idle timeout closes it once the response is flushed and read.
+    const total = await whole;
+    clearInterval(pacer);
+    assert.ok(total > SIZE, `received ${total} bytes of a ${SIZE}-byte body and its head`);
+    assert.equal(await errorCount(lb, 'timeout'), 1);
+  });
+
   it('closes an idle keep-alive connection after timeouts.clientIdleMs, silently', async (t) => {
     const { lb } = await rig(t, undefined, { timeouts: { clientIdleMs: 300 } });
     const started = Date.now();

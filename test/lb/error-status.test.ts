@@ -63,6 +63,7 @@ describe('ClientRefusal', () => {
       malformed: '400 bad_request',
       headersTimeout: '408 timeout',
       bodyTimeout: '408 timeout',
+      sendTimeout: '408 timeout',
       bodyTooLarge: '413 body_too_large',
       expectationFailed: '417 bad_request',
       headersTooLarge: '431 headers_too_large',

@@ -95,7 +95,7 @@ export function renderHaproxyConfig(lb: LbConfig): string {
     '  mode http',
     '  no log',
     `  timeout connect ${t.connectMs}ms`,
-    `  timeout client ${Math.max(t.clientIdleMs, t.bodyMs, t.clientBodyMs)}ms`,
+    `  timeout client ${Math.max(t.clientIdleMs, t.bodyMs, t.clientBodyMs, t.clientSendMs)}ms`,
     `  timeout http-keep-alive ${t.clientIdleMs}ms`,
     `  timeout http-request ${t.clientHeadersMs}ms`,
     `  timeout server ${Math.max(t.headersMs, t.bodyMs)}ms`,

@@ -107,6 +107,7 @@ export function renderNginxConfig(lb: LbConfig, dir: string): string {
     '  keepalive_requests 1000000;',
     `  client_header_timeout ${t.clientHeadersMs}ms;`,
     `  client_body_timeout ${t.clientBodyMs}ms;`,
+    `  send_timeout ${t.clientSendMs}ms;`,
     `  large_client_header_buffers 4 ${headerBuffer};`,
     '  client_max_body_size 0;',
     '',
