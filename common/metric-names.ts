@@ -15,6 +15,9 @@ export const MetricName = {
   requestDuration: 'lb_request_duration_seconds',
   /** gauge{backend}: requests in flight to a backend. */
   backendActiveRequests: 'lb_backend_active_requests',
+  /** gauge{backend}: requests waiting for an upstream connection (every
+   * `pool.maxConnections` socket busy; HAProxy's qcur, Envoy's rq_pending_active). */
+  backendQueuedRequests: 'lb_backend_queued_requests',
   /** gauge{backend}: open upstream sockets. */
   upstreamConnections: 'lb_upstream_connections',
   /** counter{backend}: new upstream connections opened. */

@@ -102,6 +102,7 @@ export class UpstreamPool implements ConnectionOwner {
       return;
     }
     this.waiting++;
+    this.counters.queuedRequests++;
     this.queue.push(waiter);
   }
 
@@ -116,6 +117,7 @@ export class UpstreamPool implements ConnectionOwner {
       if (this.queue[i] === waiter) {
         this.queue[i] = null;
         this.waiting--;
+        this.counters.queuedRequests--;
       }
     }
     for (const [conn, w] of this.connectingFor) if (w === waiter) this.connectingFor.set(conn, null);
@@ -138,6 +140,7 @@ export class UpstreamPool implements ConnectionOwner {
       }
       if (w !== null) {
         this.waiting--;
+        this.counters.queuedRequests--;
         return w;
       }
     }

@@ -35,6 +35,7 @@ interface BackendSum {
   sumS: number;
   retries: Map<string, number>;
   activeRequests: number;
+  queuedRequests: number;
   upstreamConnections: number;
   upstreamConnects: number;
 }
@@ -64,6 +65,7 @@ function backendSum(sum: Sum, name: string): BackendSum {
       sumS: 0,
       retries: new Map(),
       activeRequests: 0,
+      queuedRequests: 0,
       upstreamConnections: 0,
       upstreamConnects: 0,
     };
@@ -87,6 +89,7 @@ function addSnapshot(sum: Sum, snap: WorkerSnapshot, withGauges: boolean): void 
     s.upstreamConnects += b.upstreamConnects;
     if (withGauges) {
       s.activeRequests += b.activeRequests;
+      s.queuedRequests += b.queuedRequests;
       s.upstreamConnections += b.upstreamConnections;
     }
   }
@@ -106,6 +109,7 @@ function mergeSums(a: Sum, b: Sum): Sum {
       o.sumS += s.sumS;
       for (const [k, v] of s.retries) addTo(o.retries, k, v);
       o.activeRequests += s.activeRequests;
+      o.queuedRequests += s.queuedRequests;
       o.upstreamConnections += s.upstreamConnections;
       o.upstreamConnects += s.upstreamConnects;
     }
@@ -231,6 +235,12 @@ export class LbMetrics {
         'Requests in flight to a backend.',
         'gauge',
         this.perBackend((name, s) => [{ value: s?.activeRequests ?? 0, labels: { backend: name } }]),
+      ),
+      new ViewMetric(
+        MetricName.backendQueuedRequests,
+        'Requests waiting for an upstream connection (every pool.maxConnections socket busy).',
+        'gauge',
+        this.perBackend((name, s) => [{ value: s?.queuedRequests ?? 0, labels: { backend: name } }]),
       ),
       new ViewMetric(
         MetricName.upstreamConnections,

@@ -53,6 +53,8 @@ export class BackendCounters {
   readonly retriesByReason = new Float64Array(RETRY_REASONS.length);
   /** Requests in flight to this backend (gauge). */
   activeRequests = 0;
+  /** Requests waiting for an upstream connection (gauge). */
+  queuedRequests = 0;
   /** Open upstream sockets (gauge). */
   upstreamConnections = 0;
   /** Upstream sockets ever opened (counter). */
@@ -82,6 +84,7 @@ export interface BackendSnapshot {
   /** Retries by reason name; zero reasons omitted. */
   retries: Record<string, number>;
   activeRequests: number;
+  queuedRequests: number;
   upstreamConnections: number;
   upstreamConnects: number;
 }
@@ -154,6 +157,7 @@ export class WorkerCounters {
         durationSumS: c.durationSumS,
         retries,
         activeRequests: c.activeRequests,
+        queuedRequests: c.queuedRequests,
         upstreamConnections: c.upstreamConnections,
         upstreamConnects: c.upstreamConnects,
       });

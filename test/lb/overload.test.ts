@@ -5,6 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { MetricName } from '../../common/metric-names.js';
 import { startBalancer, type RunningBalancer } from '../../lb/standalone.js';
@@ -63,6 +64,32 @@ describe('upstream wait queue', () => {
     const m = await scrape(lb.metricsPort);
     assert.equal(m.get(MetricName.errors, { kind: 'overload' }), 1);
     assert.equal(m.get(MetricName.requests, { code: '503', backend: 'b' }), 1);
+  });
+
+  it('lb_backend_queued_requests counts the requests waiting for a socket, a client leaving the queue included', async (t) => {
+    const held: (() => void)[] = [];
+    const gated: Handler = (_req, res) => held.push(() => res.end('done'));
+    const { lb, hits } = await oneBackend(t, gated, { pool: { maxConnections: 1, maxQueue: 10 } });
+    const queued = async () => (await scrape(lb.metricsPort)).get(MetricName.backendQueuedRequests, { backend: 'b' });
+    assert.equal(await queued(), 0);
+    const first = httpRequest(`http://127.0.0.1:${lb.port}/0`);
+    await waitFor(() => hits() >= 1, 10_000, { what: 'the first request at the backend' });
+    const waiting = [1, 2, 3].map((i) => httpRequest(`http://127.0.0.1:${lb.port}/${i}`));
+    // One more that goes away while it waits.
+    const leaver = net.connect(lb.port, '127.0.0.1');
+    leaver.on('error', () => {});
+    leaver.write('GET /gone HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(async () => (await queued()) === 4, 10_000, { what: 'four requests queued' });
+    leaver.destroy();
+    await waitFor(async () => (await queued()) === 3, 10_000, { what: 'the leaver out of the queue' });
+    // Let each response go as its request reaches the backend.
+    const release = setInterval(() => held.splice(0).forEach((end) => end()), 10);
+    t.after(() => clearInterval(release));
+    const statuses = (await Promise.all([first, ...waiting])).map((r) => r.status);
+    clearInterval(release);
+    assert.deepEqual(statuses, [200, 200, 200, 200]);
+    assert.equal(await queued(), 0);
+    assert.equal(hits(), 4);
   });
 
   it('maxQueue 0: no waiting at all', async (t) => {
