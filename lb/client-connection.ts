@@ -368,11 +368,13 @@ export class ClientConnection implements ClientRequest, ClientResponse {
    * silently, a request head not complete within `headersMs` gets 408, a
    * request body with no byte for `bodyMs` while it is read gets 408 (or a
    * cut once the response has begun), a lingering close past LINGER_MS is
-   * cut. Returns whether it closed or refused the connection (the sweep
-   * bounds how many it does a tick).
+   * cut, and a response whose bytes wait untaken by the client for `sendMs`
+   * is cut (the idle and linger clocks start once the output is flushed).
+   * Returns whether it closed or refused the connection (the sweep bounds
+   * how many it does a tick).
    */
   checkTimeouts(nowMs: number, timeouts: ClientTimeouts): boolean {
-    if ((this.phase === Phase.Idle || this.phase === Phase.Active) && this.sendStalled(nowMs, timeouts.sendMs)) {
+    if (this.phase !== Phase.Head && this.phase !== Phase.Closed && this.sendStalled(nowMs, timeouts.sendMs)) {
       this.countRefusal(ClientRefusal.sendTimeout);
       const exchange = this.exchange;
       this.exchange = null;
@@ -400,7 +402,8 @@ export class ClientConnection implements ClientRequest, ClientResponse {
         this.refuse(ClientRefusal.bodyTimeout);
         return true;
       case Phase.Closing:
-        if (age < LINGER_MS) return false;
+        // The linger starts once the last response (or refusal) is flushed.
+        if (this.unsentBytes > 0 || age < LINGER_MS) return false;
         this.socket.destroy();
         return true;
       default:
@@ -412,15 +415,15 @@ export class ClientConnection implements ClientRequest, ClientResponse {
    * Whether response bytes have waited untaken for `sendMs` (nginx's
    * send_timeout). Progress is a 'drain' or fewer bytes waiting than at the
    * last sweep (more can only be added after a drain: the exchange waits for
-   * one when a write returns false). When the wait ends on an idle
-   * connection, its idle clock starts then.
+   * one when a write returns false). When the wait ends on an idle or
+   * closing connection, its idle or linger clock starts then.
    */
   private sendStalled(nowMs: number, sendMs: number): boolean {
     const pending = this.socket.writableLength;
     const drained = this.drainedSinceSweep;
     this.drainedSinceSweep = false;
     if (pending === 0) {
-      if (this.unsentBytes > 0 && this.phase === Phase.Idle) this.sinceMs = nowMs;
+      if (this.unsentBytes > 0 && (this.phase === Phase.Idle || this.phase === Phase.Closing)) this.sinceMs = nowMs;
       this.unsentBytes = 0;
       return false;
     }
