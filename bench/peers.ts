@@ -16,7 +16,9 @@
  *                      worktree, optionally with node flags its workers
  *                      inherit and an lb.accept mode, e.g.
  *                      lbbench:semi=.@--max-semi-space-size=32 or
- *                      lbbench:shared=.#shared; default
+ *                      lbbench:shared=.#shared; floor:pipe and floor:parse,
+ *                      the floors of bench/floor.ts: what a Node proxy pays
+ *                      before any balancer logic; default
  *                      direct,nginx,haproxy,lbbench)
  *   --measures LIST    comma list of echo, fresh1000, connclose, bytes1m, idle,
  *                      openloop (default: all)
@@ -57,7 +59,7 @@ import { processTree, readProcStat } from '../harness/sampling/proc-stats.js';
 
 const ALL_MEASURES = ['echo', 'fresh1000', 'connclose', 'bytes1m', 'idle', 'openloop'] as const;
 type Measure = (typeof ALL_MEASURES)[number];
-type Kind = 'direct' | 'nginx' | 'haproxy' | 'lbbench';
+type Kind = 'direct' | 'nginx' | 'haproxy' | 'lbbench' | 'floor';
 
 interface TargetSpec {
   /** Column name. */
@@ -69,6 +71,8 @@ interface TargetSpec {
   nodeFlags?: string[];
   /** lbbench: `lb.accept` (default: the config's default). */
   accept?: string;
+  /** floor: bench/floor.ts's mode. */
+  floorMode?: 'pipe' | 'parse';
 }
 
 interface Options {
@@ -174,7 +178,8 @@ function parseOptions(argv: string[]): Options {
       });
     else if (t === 'direct' || t === 'nginx' || t === 'haproxy' || t === 'lbbench')
       o.targets.push({ name: t, kind: t, dir: t === 'lbbench' ? REPO : undefined });
-    else usage(`--targets: unknown target ${JSON.stringify(t)}; expected direct, nginx, haproxy, lbbench or lbbench:LABEL=DIR`);
+    else if (t === 'floor:pipe' || t === 'floor:parse') o.targets.push({ name: t, kind: 'floor', floorMode: t === 'floor:pipe' ? 'pipe' : 'parse' });
+    else usage(`--targets: unknown target ${JSON.stringify(t)}; expected direct, nginx, haproxy, lbbench, lbbench:LABEL=DIR, floor:pipe or floor:parse`);
   }
   if (o.targets.length === 0) usage('--targets: none given');
   return o;
@@ -358,6 +363,9 @@ async function startTarget(t: TargetSpec, o: Options, p: Ports, tmp: string): Pr
     const file = path.join(dir, 'haproxy.cfg');
     writeFileSync(file, haproxyConfig(p));
     child = startChild('haproxy', ['-f', file, '-db'], t.name);
+  } else if (t.kind === 'floor') {
+    const args = ['--mode', t.floorMode ?? 'pipe', '--port', String(p.target), '--backends', p.backends.join(','), '--workers', '2'];
+    child = startChild(o.node, [path.join(REPO, 'dist/bench/floor.js'), ...args], t.name);
   } else {
     const file = path.join(dir, 'config.yaml');
     writeFileSync(file, lbbenchConfig(p, t.accept));
@@ -565,7 +573,7 @@ const ROWS: Row[] = [
 /** samples[round][target name] */
 function renderTable(o: Options, samples: Record<string, Sample>[]): string {
   const names = o.targets.map((t) => t.name);
-  const lbNames = o.targets.filter((t) => t.kind === 'lbbench').map((t) => t.name);
+  const lbNames = o.targets.filter((t) => t.kind === 'lbbench' || t.kind === 'floor').map((t) => t.name);
   const peers = names.filter((n) => n === 'nginx' || n === 'haproxy');
   const ratioCols: [string, string][] = [];
   for (const lb of lbNames) for (const peer of peers) ratioCols.push([lb, peer]);
