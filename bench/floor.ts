@@ -100,26 +100,22 @@ function serve(o: FloorOptions): void {
   const server = net.createServer({ noDelay: true }, (client) => {
     const port = o.backends[next++ % o.backends.length] ?? 0;
     const upstream = net.connect({ port, host: '127.0.0.1', noDelay: true });
-    if (o.mode === 'parse') {
-      const requests = idleParser(HTTPParser.REQUEST as number);
-      const responses = idleParser(HTTPParser.RESPONSE as number);
-      client.on('data', (d: Buffer) => {
-        requests.execute(d);
-        upstream.write(d);
-      });
-      upstream.on('data', (d: Buffer) => {
-        responses.execute(d);
-        client.write(d);
-      });
-      client.on('close', () => {
-        requests.close();
-        responses.close();
-      });
-    } else {
-      client.on('data', (d: Buffer) => upstream.write(d));
-      upstream.on('data', (d: Buffer) => client.write(d));
-    }
-    client.on('close', () => upstream.destroy());
+    // Pipe mode parses nothing; parse mode runs each direction through its parser.
+    const requests = o.mode === 'parse' ? idleParser(HTTPParser.REQUEST as number) : null;
+    const responses = o.mode === 'parse' ? idleParser(HTTPParser.RESPONSE as number) : null;
+    client.on('data', (d: Buffer) => {
+      requests?.execute(d);
+      upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      responses?.execute(d);
+      client.write(d);
+    });
+    client.on('close', () => {
+      requests?.close();
+      responses?.close();
+      upstream.destroy();
+    });
     upstream.on('close', () => client.destroy());
     client.on('error', ignore);
     upstream.on('error', ignore);

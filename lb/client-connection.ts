@@ -375,10 +375,7 @@ export class ClientConnection implements ClientRequest, ClientResponse {
    */
   checkTimeouts(nowMs: number, timeouts: ClientTimeouts): boolean {
     if (this.phase !== Phase.Head && this.phase !== Phase.Closed && this.sendStalled(nowMs, timeouts.sendMs)) {
-      this.countRefusal(ClientRefusal.sendTimeout);
-      const exchange = this.exchange;
-      this.exchange = null;
-      exchange?.requestRefused();
+      this.stopExchange(ClientRefusal.sendTimeout);
       this.socket.destroy();
       return true;
     }
@@ -706,10 +703,7 @@ export class ClientConnection implements ClientRequest, ClientResponse {
     this.lastBodyReadMs = Date.now();
     if (this.bodyBytes > this.host.maxBodyBytes) {
       // Chunked: the sum passed the limit (a Content-Length was checked at once).
-      this.countRefusal(ClientRefusal.bodyTooLarge);
-      const exchange = this.exchange;
-      this.exchange = null;
-      exchange?.requestRefused();
+      this.stopExchange(ClientRefusal.bodyTooLarge);
       if (this.headersSent) this.socket.destroy();
       else this.sendRefusal(ClientRefusal.bodyTooLarge);
       return;
@@ -791,15 +785,20 @@ export class ClientConnection implements ClientRequest, ClientResponse {
   /** Sends `failure`'s response and closes. */
   private refuse(failure: ClientFailure): void {
     if (this.phase >= Phase.Closing) return;
-    this.countRefusal(failure);
-    const exchange = this.exchange;
-    this.exchange = null;
-    exchange?.requestRefused();
+    this.stopExchange(failure);
     if (this.headersSent) {
       this.socket.destroy();
       return;
     }
     this.sendRefusal(failure);
+  }
+
+  /** Counts `failure` and stops the exchange in progress, if any (requestRefused: not a client abort). */
+  private stopExchange(failure: ClientFailure): void {
+    this.countRefusal(failure);
+    const exchange = this.exchange;
+    this.exchange = null;
+    exchange?.requestRefused();
   }
 
   private countRefusal(failure: ClientFailure): void {

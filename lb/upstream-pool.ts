@@ -101,8 +101,7 @@ export class UpstreamPool implements ConnectionOwner {
       );
       return;
     }
-    this.waiting++;
-    this.counters.queuedRequests++;
+    this.countWaiting(1);
     this.queue.push(waiter);
   }
 
@@ -116,11 +115,16 @@ export class UpstreamPool implements ConnectionOwner {
     for (let i = this.queueHead; i < this.queue.length; i++) {
       if (this.queue[i] === waiter) {
         this.queue[i] = null;
-        this.waiting--;
-        this.counters.queuedRequests--;
+        this.countWaiting(-1);
       }
     }
     for (const [conn, w] of this.connectingFor) if (w === waiter) this.connectingFor.set(conn, null);
+  }
+
+  /** Moves this pool's waiting count and the backend's queued-requests gauge together. */
+  private countWaiting(delta: 1 | -1): void {
+    this.waiting += delta;
+    this.counters.queuedRequests += delta;
   }
 
   private connect(waiter: PoolWaiter | null): void {
@@ -139,8 +143,7 @@ export class UpstreamPool implements ConnectionOwner {
         this.queueHead = 0;
       }
       if (w !== null) {
-        this.waiting--;
-        this.counters.queuedRequests--;
+        this.countWaiting(-1);
         return w;
       }
     }
